@@ -1,0 +1,160 @@
+/**
+ * The Deputy: the app's side of termination. It serves the probes, flips readiness the moment
+ * shutdown begins, runs the shutdown handlers under one deadline and exits with a status that
+ * says how it went.
+ */
+import { createServer, type Server } from 'node:http';
+import { UsageError } from './errors.js';
+import { healthListener, type NotReadyReason, type ProbeKind, type ProbeResult } from './health.js';
+import { sdkLogger } from './log.js';
+import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
+
+/** Environment variable: health server port (default 8081). */
+export const HEALTH_CHECK_PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
+/** Environment variable: health server interface (default 0.0.0.0). */
+export const HEALTH_CHECK_HOST_ENV = 'DEPUTY_HEALTH_CHECK_HOST';
+export const DEFAULT_HEALTH_CHECK_PORT = 8081;
+export const DEFAULT_HEALTH_CHECK_HOST = '0.0.0.0';
+
+function portFromEnv(): number {
+  const raw = process.env[HEALTH_CHECK_PORT_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_HEALTH_CHECK_PORT;
+  const port = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || port > 65535) {
+    throw new UsageError(`${HEALTH_CHECK_PORT_ENV}=${JSON.stringify(raw)} is not a TCP port (0-65535)`);
+  }
+  return port;
+}
+
+function checkNonNegativeInteger(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new UsageError(`${what} must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+}
+
+export class Deputy {
+  readonly #handlers: ShutdownHandler[] = [];
+  readonly #handlerTimeoutMs: number;
+  readonly #failureExitCode: number;
+  readonly #livenessFailsOnShutdown: boolean;
+  #started = false;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(options: DeputyOptions = {}) {
+    const { shutdownHandler, shutdownHandlerTimeoutMs = 5000, failureExitCode = 1, livenessFailsOnShutdown = false } = options;
+    checkNonNegativeInteger(shutdownHandlerTimeoutMs, 'shutdownHandlerTimeoutMs', 2_147_483_647);
+    checkNonNegativeInteger(failureExitCode, 'failureExitCode', 255);
+    this.#handlerTimeoutMs = shutdownHandlerTimeoutMs;
+    this.#failureExitCode = failureExitCode;
+    this.#livenessFailsOnShutdown = livenessFailsOnShutdown;
+    if (shutdownHandler) this.#handlers.push(shutdownHandler);
+  }
+
+  /** Adds a shutdown handler; handlers run in the order added, all under one deadline. */
+  onShutdown(handler: ShutdownHandler): this {
+    this.#handlers.push(handler);
+    return this;
+  }
+
+  /** Marks start-up done: startup and readiness pass from now until shutdown begins. */
+  readied(): void {
+    if (this.#started) return;
+    this.#started = true;
+    sdkLogger().info({ phase: 'ready' }, 'ready');
+  }
+
+  /** True after `readied()`. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** True once `shutdown()` has been called. */
+  get shuttingDown(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  /** Answers one probe from the current state. */
+  probe(kind: ProbeKind): ProbeResult {
+    if (kind === 'live') {
+      return this.#livenessFailsOnShutdown && this.shuttingDown
+        ? { statusCode: 503, body: { status: 'shutting_down' } }
+        : { statusCode: 200, body: { status: 'ok' } };
+    }
+    if (kind === 'startup') {
+      return this.#started ? { statusCode: 200, body: { status: 'started' } } : { statusCode: 503, body: { status: 'not_started' } };
+    }
+    const reasons: NotReadyReason[] = [];
+    if (!this.#started) reasons.push('not_started');
+    if (this.shuttingDown) reasons.push('shutting_down');
+    return reasons.length === 0
+      ? { statusCode: 200, body: { status: 'ready' } }
+      : { statusCode: 503, body: { status: 'not_ready', reasons } };
+  }
+
+  /**
+   * Starts the health server. Resolves with the listening server; rejects when the port cannot be
+   * bound, naming the port and how to choose another.
+   */
+  serve(options: ServeOptions = {}): Promise<Server> {
+    const port = options.port ?? portFromEnv();
+    const host = options.host ?? (process.env[HEALTH_CHECK_HOST_ENV] || DEFAULT_HEALTH_CHECK_HOST);
+    const server = createServer(healthListener(this));
+    // Probes are tiny; a client that dawdles must not hold a socket for long.
+    server.requestTimeout = 5000;
+    server.headersTimeout = 5000;
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${HEALTH_CHECK_PORT_ENV} or pass { port }` : '';
+        reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
+      });
+      server.listen(port, host, () => {
+        const address = server.address();
+        sdkLogger().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
+        resolve(server);
+      });
+    });
+  }
+
+  /**
+   * Begins shutdown: readiness fails at once, the handlers run in order under
+   * `shutdownHandlerTimeoutMs`, then the process exits 0, or `failureExitCode` after a handler
+   * error or the deadline. A handler calling `process.exit(n)` decides the status itself.
+   * Calling it again returns the same promise and does nothing more.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#runShutdown();
+    return this.#shutdown;
+  }
+
+  async #runShutdown(): Promise<void> {
+    const log = sdkLogger();
+    const started = Date.now();
+    log.info({ phase: 'shutdown', handlers: this.#handlers.length, timeoutMs: this.#handlerTimeoutMs }, 'shutdown started; readiness now failing');
+    // Let the state change be observed before handlers start, even when they are synchronous.
+    await Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#handlerTimeoutMs);
+    });
+    const handlers = (async () => {
+      for (const handler of this.#handlers) await handler();
+      return 'done' as const;
+    })();
+    let code = 0;
+    try {
+      const outcome = await Promise.race([handlers, deadline]);
+      if (outcome === 'timeout') {
+        code = this.#failureExitCode;
+        log.error({ phase: 'shutdown', timeoutMs: this.#handlerTimeoutMs, exitCode: code }, `shutdown handlers did not finish within ${this.#handlerTimeoutMs} ms`);
+      } else {
+        log.info({ phase: 'shutdown', durationMs: Date.now() - started, exitCode: code }, 'shutdown complete');
+      }
+    } catch (error) {
+      code = this.#failureExitCode;
+      log.error({ phase: 'shutdown', err: error, durationMs: Date.now() - started, exitCode: code }, 'shutdown handler failed');
+    } finally {
+      clearTimeout(timer);
+    }
+    process.exit(code);
+  }
+}

@@ -1,0 +1,16 @@
+export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './terminator.js';
+export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './deputy.js';
+export { handleProbeRequest, PROBE_PATHS, type ProbeKind, type ProbeResult, type NotReadyReason } from './health.js';
+export {
+  IPC_DIR_ENV,
+  DEFAULT_IPC_DIR,
+  TERMINATE_MESSAGE,
+  ipcDir,
+  socketPath,
+  entrypointPidPath,
+  readEntrypointPid,
+} from './protocol.js';
+export * from './errors.js';
+export { parseDuration } from './duration.js';
+export { LOG_LEVEL_ENV, createLogger, type Logger } from './log.js';
+export type * from './types.js';

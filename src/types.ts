@@ -1,0 +1,52 @@
+/** Options of `gracefulTerminator(fn, options)`. */
+export interface GracefulTerminatorOptions {
+  /**
+   * Write this process's pid to `${DEPUTY_IPC_DIR}/deputy-entrypoint.pid`, making it the default
+   * target of `deputy terminate` and of the supervisor. Set false for helper processes that should
+   * be terminated by pid only. Default: true.
+   */
+  readonly setEntrypoint?: boolean;
+  /**
+   * Signals that also run the callback, so an app started without the supervisor (node as PID 1
+   * under `docker run`, or at a terminal) terminates gracefully too. A second SIGINT while the
+   * callback runs exits at once with 130. Default: `['SIGTERM', 'SIGINT']`.
+   */
+  readonly signals?: readonly NodeJS.Signals[];
+}
+
+/** Options of `gracefulTerminate(pid, options)`. */
+export interface GracefulTerminateOptions {
+  /** Resolve only once the target process no longer exists (polled every 50 ms). Default: true. */
+  readonly wait?: boolean;
+  /** Give up and reject with `TerminateTimeoutError` after this many milliseconds. Default: no limit. */
+  readonly timeoutMs?: number;
+}
+
+/** A shutdown handler: sync or async; its error or rejection makes the exit status `failureExitCode`. */
+export type ShutdownHandler = () => unknown;
+
+/** Options of `new Deputy(options)`. */
+export interface DeputyOptions {
+  /** The first shutdown handler; more can be added with `onShutdown(fn)`. */
+  readonly shutdownHandler?: ShutdownHandler;
+  /** One deadline, in milliseconds, for all shutdown handlers together. Default: 5000. */
+  readonly shutdownHandlerTimeoutMs?: number;
+  /** Exit status after a handler throws, rejects or runs out of time. Default: 1. */
+  readonly failureExitCode?: number;
+  /**
+   * Make liveness answer 503 once shutdown begins. Off by default: a failing liveness probe during
+   * a long drain makes the kubelet restart the container and record a noisy event. Default: false.
+   */
+  readonly livenessFailsOnShutdown?: boolean;
+}
+
+/** Options of `deputy.serve(options)`. */
+export interface ServeOptions {
+  /**
+   * Interface to listen on. Default: `$DEPUTY_HEALTH_CHECK_HOST`, else `0.0.0.0` — the kubelet's
+   * httpGet probes come from outside the container, so 127.0.0.1 would be unreachable to them.
+   */
+  readonly host?: string;
+  /** TCP port; 0 picks a free one. Default: `$DEPUTY_HEALTH_CHECK_PORT`, else 8081. */
+  readonly port?: number;
+}

@@ -1,0 +1,22 @@
+// Minimal typings for the parts of unix-dgram we use (the package ships none).
+declare module 'unix-dgram' {
+  import type { EventEmitter } from 'node:events';
+  /** Errors carry a negative errno in `code` and `errno`. */
+  export interface UnixDgramError extends Error {
+    code: number;
+    errno: number;
+    syscall?: string;
+  }
+  export interface UnixDgramSocket extends EventEmitter {
+    bind(path: string): void;
+    send(buf: Buffer, offset: number, length: number, path: string, callback?: (err?: UnixDgramError) => void): void;
+    close(): void;
+    on(event: 'message', listener: (msg: Buffer, rinfo: { size: number; path?: string }) => void): this;
+    on(event: 'error', listener: (err: UnixDgramError) => void): this;
+    on(event: 'listening' | 'writable', listener: () => void): this;
+    on(event: 'congestion', listener: (buf: Buffer) => void): this;
+  }
+  export function createSocket(type: 'unix_dgram', listener?: (msg: Buffer) => void): UnixDgramSocket;
+  const unix: { createSocket: typeof createSocket };
+  export default unix;
+}
