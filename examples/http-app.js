@@ -13,6 +13,8 @@ const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://app');
   const delayMs = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 1000) : 0;
   setTimeout(() => {
+    // Once shutting down, tell keep-alive clients to go, so close() is not held by idle sockets.
+    if (deputy.shuttingDown) res.setHeader('connection', 'close');
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(delayMs ? `slow hello after ${delayMs} ms\n` : 'hello\n');
     if (delayMs) log.info({ delayMs }, 'slow request answered');
