@@ -1,9 +1,11 @@
 /**
  * The Deputy: the app's side of termination. It serves the probes, flips readiness the moment
- * shutdown begins, runs the shutdown handlers under one deadline and exits with a status that
- * says how it went.
+ * shutdown begins, drains the attached HTTP servers (delay → drain), runs the shutdown handlers,
+ * all under one deadline, and exits with a status that says how it went.
  */
 import { createServer, type Server } from 'node:http';
+import { Drain, logDrainOutcome, type DrainableServer } from './drain.js';
+import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 import { healthListener, type NotReadyReason, type ProbeKind, type ProbeResult } from './health.js';
 import { sdkLogger } from './log.js';
@@ -15,6 +17,20 @@ export const HEALTH_CHECK_PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
 export const HEALTH_CHECK_HOST_ENV = 'DEPUTY_HEALTH_CHECK_HOST';
 export const DEFAULT_HEALTH_CHECK_PORT = 8081;
 export const DEFAULT_HEALTH_CHECK_HOST = '0.0.0.0';
+/** Environment variable: the whole shutdown's deadline, a duration (default 30s). */
+export const GRACE_PERIOD_ENV = 'DEPUTY_GRACE_PERIOD';
+/** Environment variable: minimum drain delay, a duration (default 5s in Kubernetes, else 0). */
+export const DRAIN_DELAY_ENV = 'DEPUTY_DRAIN_DELAY';
+/** Environment variable: quiet window that ends the drain delay, a duration (default 1s). */
+export const DRAIN_QUIET_ENV = 'DEPUTY_DRAIN_QUIET';
+export const DEFAULT_GRACE_PERIOD_MS = 30_000;
+export const DEFAULT_K8S_DRAIN_DELAY_MS = 5000;
+export const DEFAULT_DRAIN_QUIET_MS = 1000;
+
+function durationFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : parseDuration(raw, name);
+}
 
 function portFromEnv(): number {
   const raw = process.env[HEALTH_CHECK_PORT_ENV];
@@ -37,6 +53,10 @@ export class Deputy {
   readonly #handlerTimeoutMs: number;
   readonly #failureExitCode: number;
   readonly #livenessFailsOnShutdown: boolean;
+  readonly #gracePeriodMs: number;
+  readonly #drainDelayMs: number;
+  readonly #drainQuietMs: number;
+  readonly #drain = new Drain();
   #started = false;
   #shutdown: Promise<void> | undefined;
 
@@ -47,6 +67,18 @@ export class Deputy {
     this.#handlerTimeoutMs = shutdownHandlerTimeoutMs;
     this.#failureExitCode = failureExitCode;
     this.#livenessFailsOnShutdown = livenessFailsOnShutdown;
+    const inKubernetes = Boolean(process.env.KUBERNETES_SERVICE_HOST);
+    const {
+      gracePeriodMs = durationFromEnv(GRACE_PERIOD_ENV, DEFAULT_GRACE_PERIOD_MS),
+      drainDelayMs = durationFromEnv(DRAIN_DELAY_ENV, inKubernetes ? DEFAULT_K8S_DRAIN_DELAY_MS : 0),
+      drainQuietMs = durationFromEnv(DRAIN_QUIET_ENV, DEFAULT_DRAIN_QUIET_MS),
+    } = options;
+    checkNonNegativeInteger(gracePeriodMs, 'gracePeriodMs', 2_147_483_647);
+    checkNonNegativeInteger(drainDelayMs, 'drainDelayMs', 2_147_483_647);
+    checkNonNegativeInteger(drainQuietMs, 'drainQuietMs', 2_147_483_647);
+    this.#gracePeriodMs = gracePeriodMs;
+    this.#drainDelayMs = drainDelayMs;
+    this.#drainQuietMs = drainQuietMs;
     if (shutdownHandler) this.#handlers.push(shutdownHandler);
   }
 
@@ -54,6 +86,15 @@ export class Deputy {
   onShutdown(handler: ShutdownHandler): this {
     this.#handlers.push(handler);
     return this;
+  }
+
+  /**
+   * Drains `server` at shutdown: node:http, node:https or node:http2 (plain or secure); Express
+   * and Koa through the server their `app.listen()` returns. Returns the server.
+   */
+  attach<S extends DrainableServer>(server: S): S {
+    this.#drain.attach(server);
+    return server;
   }
 
   /** Marks start-up done: startup and readiness pass from now until shutdown begins. */
@@ -116,10 +157,19 @@ export class Deputy {
   }
 
   /**
-   * Begins shutdown: readiness fails at once, the handlers run in order under
-   * `shutdownHandlerTimeoutMs`, then the process exits 0, or `failureExitCode` after a handler
-   * error or the deadline. A handler calling `process.exit(n)` decides the status itself.
-   * Calling it again returns the same promise and does nothing more.
+   * Begins shutdown, all under one deadline (`gracePeriodMs`):
+   * 1. readiness fails at once (liveness stays green);
+   * 2. drain delay (when servers are attached or `drainDelayMs` > 0): attached servers keep
+   *    accepting and serving, every response says `Connection: close`, HTTP/2 sessions get
+   *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has arrived for
+   *    `drainQuietMs`, capped at half of what the drain may use;
+   * 3. drain: stop listening, let in-flight requests finish, close idle keep-alive sockets once
+   *    their advertised timeout has passed, destroy what is left at the drain deadline (the
+   *    deadline less the handlers' share, min(`shutdownHandlerTimeoutMs`, half the grace period));
+   * 4. the handlers run in order under min(`shutdownHandlerTimeoutMs`, what is left);
+   * then the process exits 0, or `failureExitCode` after a handler error or timeout. A handler
+   * calling `process.exit(n)` decides the status itself. Calling it again returns the same
+   * promise and does nothing more.
    */
   shutdown(): Promise<void> {
     this.#shutdown ??= this.#runShutdown();
@@ -129,23 +179,55 @@ export class Deputy {
   async #runShutdown(): Promise<void> {
     const log = sdkLogger();
     const started = Date.now();
-    log.info({ phase: 'shutdown', handlers: this.#handlers.length, timeoutMs: this.#handlerTimeoutMs }, 'shutdown started; readiness now failing');
-    // Let the state change be observed before handlers start, even when they are synchronous.
+    const deadlineAt = started + this.#gracePeriodMs;
+    const handlerShareMs = this.#handlers.length > 0 ? Math.min(this.#handlerTimeoutMs, Math.floor(this.#gracePeriodMs / 2)) : 0;
+    const drainDeadlineAt = deadlineAt - handlerShareMs;
+    const servers = this.#drain.serverCount;
+    log.info(
+      { phase: 'shutdown', handlers: this.#handlers.length, servers, gracePeriodMs: this.#gracePeriodMs, timeoutMs: this.#handlerTimeoutMs },
+      'shutdown started; readiness now failing',
+    );
+    // Let the state change be observed before anything else runs, even synchronous handlers.
     await Promise.resolve();
+
+    if (servers > 0 || this.#drainDelayMs > 0) {
+      this.#drain.begin();
+      const capAt = Math.min(drainDeadlineAt, started + Math.max(this.#drainDelayMs, Math.floor((drainDeadlineAt - started) / 2)));
+      log.info(
+        { phase: 'delay', drainDelayMs: this.#drainDelayMs, drainQuietMs: this.#drainQuietMs, capMs: capAt - started },
+        'drain delay started; still serving new connections, responses now say Connection: close',
+      );
+      const reason = await this.#drain.settle(started, this.#drainDelayMs, this.#drainQuietMs, capAt);
+      const last = this.#drain.lastConnectionAt;
+      const fields = { phase: 'delay', reason, durationMs: Date.now() - started, lastConnectionAgoMs: last ? Date.now() - last : null };
+      if (reason === 'cap') log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving`);
+      else log.info(fields, `drain delay ended (${reason}) after ${fields.durationMs} ms`);
+    }
+
+    if (servers > 0) {
+      log.info(
+        { phase: 'drain', inFlight: this.#drain.inFlight, connections: this.#drain.connectionCount, timeoutMs: Math.max(0, drainDeadlineAt - Date.now()) },
+        'drain started; stopped listening, waiting for in-flight requests',
+      );
+      logDrainOutcome(await this.#drain.finish(drainDeadlineAt));
+    }
+
+    const timeoutMs = Math.max(0, Math.min(this.#handlerTimeoutMs, deadlineAt - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#handlerTimeoutMs);
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
+    if (this.#handlers.length > 0) log.info({ phase: 'handlers', handlers: this.#handlers.length, timeoutMs }, 'shutdown handlers started');
     const handlers = (async () => {
       for (const handler of this.#handlers) await handler();
       return 'done' as const;
     })();
     let code = 0;
     try {
-      const outcome = await Promise.race([handlers, deadline]);
+      const outcome = this.#handlers.length === 0 ? await handlers : await Promise.race([handlers, deadline]);
       if (outcome === 'timeout') {
         code = this.#failureExitCode;
-        log.error({ phase: 'shutdown', timeoutMs: this.#handlerTimeoutMs, exitCode: code }, `shutdown handlers did not finish within ${this.#handlerTimeoutMs} ms`);
+        log.error({ phase: 'shutdown', timeoutMs, exitCode: code }, `shutdown handlers did not finish within ${timeoutMs} ms`);
       } else {
         log.info({ phase: 'shutdown', durationMs: Date.now() - started, exitCode: code }, 'shutdown complete');
       }

@@ -1,5 +1,7 @@
 export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './terminator.js';
 export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './deputy.js';
+export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './deputy.js';
+export type { DrainableServer, DrainOutcome } from './drain.js';
 export { handleProbeRequest, PROBE_PATHS, type ProbeKind, type ProbeResult, type NotReadyReason } from './health.js';
 export {
   IPC_DIR_ENV,

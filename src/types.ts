@@ -29,8 +29,30 @@ export type ShutdownHandler = () => unknown;
 export interface DeputyOptions {
   /** The first shutdown handler; more can be added with `onShutdown(fn)`. */
   readonly shutdownHandler?: ShutdownHandler;
-  /** One deadline, in milliseconds, for all shutdown handlers together. Default: 5000. */
+  /**
+   * One deadline, in milliseconds, for all shutdown handlers together; they get this or what is
+   * left of `gracePeriodMs`, whichever is less. Default: 5000.
+   */
   readonly shutdownHandlerTimeoutMs?: number;
+  /**
+   * The whole shutdown — drain delay, drain and handlers — must fit in this many milliseconds:
+   * set it to (a little under) the pod's `terminationGracePeriodSeconds`. Each phase gets what is
+   * left. Default: `$DEPUTY_GRACE_PERIOD`, else 30000 (Kubernetes' default grace period).
+   */
+  readonly gracePeriodMs?: number;
+  /**
+   * Minimum time, in milliseconds, to keep accepting and serving new connections on attached
+   * servers after shutdown begins, while endpoint removal propagates to kube-proxy, ingresses
+   * and meshes. Default: `$DEPUTY_DRAIN_DELAY`, else 5000 when `KUBERNETES_SERVICE_HOST` is set
+   * (running in a pod), else 0.
+   */
+  readonly drainDelayMs?: number;
+  /**
+   * After `drainDelayMs`, the delay goes on until no new connection has arrived on an attached
+   * server for this many milliseconds (capped by the deadline), so a slow propagation is waited
+   * for rather than guessed. Default: `$DEPUTY_DRAIN_QUIET`, else 1000.
+   */
+  readonly drainQuietMs?: number;
   /** Exit status after a handler throws, rejects or runs out of time. Default: 1. */
   readonly failureExitCode?: number;
   /**

@@ -1,0 +1,335 @@
+/**
+ * The drain of the servers attached to a Deputy: the HTTP half of termination.
+ *
+ * Sequence (driven by `Deputy.shutdown()`):
+ * 1. `begin()` — from now on every HTTP/1.x response carries `Connection: close` and every HTTP/2
+ *    session gets GOAWAY once its current streams are accounted for; new connections are still
+ *    accepted and served (endpoint removal is still propagating);
+ * 2. `quietFor()` / `lastConnectionAt` let the Deputy wait until no new connection has arrived
+ *    for a quiet window;
+ * 3. `finish(deadline)` — stop listening, let in-flight requests complete, close idle keep-alive
+ *    sockets only once the client was told they are stale, destroy what is left at the deadline.
+ *
+ * Why idle sockets are not closed at once: a keep-alive client may be writing a request on an
+ * idle socket at the very moment the server closes it, and that request fails (reset / socket
+ * hang up). Clients that honour the server's `Keep-Alive: timeout=N` hint (undici: N − 2 s;
+ * node:http Agent since Node 20: N − 1 s) stop reusing a socket before it has been idle N s.
+ * So an idle socket is closed only once it has been idle for the server's `keepAliveTimeout`
+ * (what the hint advertises) — Node's own server would close it then too. The drain delay
+ * counts towards that wait: after a delay at least as long as `keepAliveTimeout`, every socket
+ * that went idle before shutdown is closed at once.
+ */
+import { Server as NetServer, type Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2Session, Http2Stream } from 'node:http2';
+import { sdkLogger } from './log.js';
+
+/** Anything `deputy.attach()` accepts: node:http, node:https and node:http2 (plain or secure) servers. */
+export type DrainableServer = NetServer & { keepAliveTimeout?: number };
+
+/** One accepted TCP connection. */
+interface Connection {
+  /** The TCP socket; destroying it ends TLS and HTTP/2 on top of it too. */
+  readonly socket: Socket;
+  readonly server: Attached;
+  /** Requests (HTTP/1) or streams (HTTP/2) in flight. */
+  active: number;
+  /** When the last request finished, or when the socket connected (ms since epoch). */
+  lastActiveAt: number;
+  /** Responses in flight whose headers may still be unsent (HTTP/1). */
+  readonly responses: Set<ServerResponse>;
+  session: Http2Session | undefined;
+  /** Set when we closed it as idle (for the counts). */
+  closedIdle: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+interface Attached {
+  readonly server: DrainableServer;
+  readonly connections: Map<Socket, Connection>;
+  listening: boolean;
+}
+
+/** What the drain did, for the logs. */
+export interface DrainOutcome {
+  readonly outcome: 'drained' | 'deadline';
+  readonly durationMs: number;
+  /** Requests or streams in flight when listening stopped. */
+  readonly inFlight: number;
+  /** Connections open when listening stopped. */
+  readonly connections: number;
+  /** Idle keep-alive sockets closed by the drain after their advertised timeout. */
+  readonly closedIdle: number;
+  /** Connections that ended otherwise (after `Connection: close`, GOAWAY, or by the client). */
+  readonly closedGracefully: number;
+  /** Connections destroyed at the deadline. */
+  readonly destroyed: number;
+  /** Requests or streams cut at the deadline. */
+  readonly requestsCut: number;
+}
+
+/** The TCP socket under a TLS socket (TLSSocket keeps it as `_parent`), or the socket itself. */
+function tcpSocketOf(socket: Socket): Socket {
+  return ((socket as Socket & { _parent?: Socket | null })._parent ?? socket) as Socket;
+}
+
+function isHttp2Request(req: IncomingMessage): boolean {
+  return req.httpVersionMajor >= 2;
+}
+
+export class Drain {
+  readonly #servers: Attached[] = [];
+  #draining = false;
+  #finishing = false;
+  #lastConnectionAt = 0;
+  #closedIdleCount = 0;
+  #changed: (() => void) | undefined;
+  /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
+  #accepting: Connection | undefined;
+
+  /** When the last new connection arrived on any attached server (ms since epoch; 0 if none). */
+  get lastConnectionAt(): number {
+    return this.#lastConnectionAt;
+  }
+
+  get serverCount(): number {
+    return this.#servers.length;
+  }
+
+  /** Connections currently open on the attached servers. */
+  get connectionCount(): number {
+    return this.#servers.reduce((sum, s) => sum + s.connections.size, 0);
+  }
+
+  /** Requests (HTTP/1) and streams (HTTP/2) currently in flight. */
+  get inFlight(): number {
+    let sum = 0;
+    for (const s of this.#servers) for (const c of s.connections.values()) sum += c.active;
+    return sum;
+  }
+
+  attach(server: DrainableServer): void {
+    if (!(server instanceof NetServer)) {
+      throw new TypeError('deputy.attach(server) takes a node:http, node:https or node:http2 server (for Express or Koa: the value of app.listen())');
+    }
+    if (this.#servers.some((s) => s.server === server)) return;
+    const attached: Attached = { server, connections: new Map(), listening: true };
+    this.#servers.push(attached);
+    // Prepended so that our listeners run before the server's own: the connection is known
+    // before an HTTP/2 session is created on it, and `Connection: close` is decided before the
+    // app's handler writes the head.
+    server.prependListener('connection', (socket: Socket) => this.#onConnection(attached, socket));
+    server.prependListener('secureConnection', (socket: Socket) => {
+      this.#accepting = attached.connections.get(tcpSocketOf(socket));
+    });
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(attached, req, res));
+    server.on('session', (session: Http2Session) => this.#onSession(session));
+    if (this.#draining) this.#beginOn(attached);
+  }
+
+  #onConnection(attached: Attached, socket: Socket): void {
+    const now = Date.now();
+    this.#lastConnectionAt = now;
+    const connection: Connection = {
+      socket,
+      server: attached,
+      active: 0,
+      lastActiveAt: now,
+      responses: new Set(),
+      session: undefined,
+      closedIdle: false,
+      idleTimer: undefined,
+    };
+    attached.connections.set(socket, connection);
+    this.#accepting = connection;
+    socket.once('close', () => {
+      clearTimeout(connection.idleTimer);
+      attached.connections.delete(socket);
+      this.#changed?.();
+    });
+    if (this.#finishing) this.#scheduleIdleClose(connection);
+  }
+
+  #onRequest(attached: Attached, req: IncomingMessage, res: ServerResponse): void {
+    if (isHttp2Request(req)) return; // counted per stream in #onSession
+    const connection = attached.connections.get(tcpSocketOf(req.socket));
+    if (!connection) return;
+    connection.active += 1;
+    connection.lastActiveAt = Date.now();
+    clearTimeout(connection.idleTimer);
+    connection.responses.add(res);
+    if (this.#draining) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      connection.active -= 1;
+      connection.lastActiveAt = Date.now();
+      connection.responses.delete(res);
+      if (this.#finishing) this.#scheduleIdleClose(connection);
+      this.#changed?.();
+    });
+  }
+
+  #onSession(session: Http2Session): void {
+    const connection = this.#accepting;
+    if (!connection) return;
+    connection.session = session;
+    session.on('stream', (stream: Http2Stream) => {
+      connection.active += 1;
+      connection.lastActiveAt = Date.now();
+      stream.once('close', () => {
+        connection.active -= 1;
+        connection.lastActiveAt = Date.now();
+        this.#changed?.();
+      });
+    });
+    if (this.#draining) this.#goawayWhenUsed(connection, session);
+  }
+
+  /**
+   * A session that arrives while draining is allowed its first stream(s) — the client sent them
+   * with its preface — and gets GOAWAY right after; one that sends nothing gets it after the
+   * keep-alive timeout.
+   */
+  #goawayWhenUsed(connection: Connection, session: Http2Session): void {
+    const close = (): void => {
+      clearTimeout(timer);
+      if (!session.closed && !session.destroyed) session.close();
+    };
+    session.once('stream', () => setImmediate(close));
+    const timer = setTimeout(close, keepAliveTimeoutOf(connection.server.server) || 5000);
+    timer.unref();
+  }
+
+  /**
+   * The adaptive drain delay: resolves once `minDelayMs` has passed since `startedAt` and no new
+   * connection has arrived for `quietMs`, or at `capAt` (ms since epoch), whichever is first.
+   */
+  async settle(startedAt: number, minDelayMs: number, quietMs: number, capAt: number): Promise<'quiet' | 'cap'> {
+    for (;;) {
+      const now = Date.now();
+      const quietAt = this.#servers.length > 0 ? this.#lastConnectionAt + quietMs : 0;
+      const readyAt = Math.max(startedAt + minDelayMs, quietAt);
+      if (readyAt <= now) return 'quiet';
+      if (capAt <= now) return 'cap';
+      // Re-checked when the wait ends: a connection that arrived meanwhile moves quietAt on.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(readyAt, capAt) - now));
+    }
+  }
+
+  /** Starts draining: `Connection: close` on every HTTP/1 response, GOAWAY to HTTP/2 sessions. */
+  begin(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    for (const attached of this.#servers) this.#beginOn(attached);
+  }
+
+  #beginOn(attached: Attached): void {
+    for (const connection of attached.connections.values()) {
+      for (const res of connection.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+      const session = connection.session;
+      // close() sends GOAWAY and lets the open streams finish before the session ends.
+      if (session && !session.closed && !session.destroyed) session.close();
+    }
+  }
+
+  /**
+   * Stops listening and resolves once every connection is gone, or at `deadlineAt` (ms since
+   * epoch) after destroying what is left.
+   */
+  async finish(deadlineAt: number): Promise<DrainOutcome> {
+    this.begin();
+    this.#finishing = true;
+    const started = Date.now();
+    const inFlight = this.inFlight;
+    const connections = this.connectionCount;
+    for (const attached of this.#servers) {
+      if (attached.listening) {
+        attached.listening = false;
+        // net.Server's close, not http.Server's: since Node 19 the latter also closes idle
+        // keep-alive sockets at once, which is exactly the race this drain avoids.
+        if (attached.server.listening) NetServer.prototype.close.call(attached.server);
+      }
+      for (const connection of attached.connections.values()) {
+        this.#scheduleIdleClose(connection);
+      }
+    }
+    const closedIdleBefore = this.#closedIdleCount;
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(this.connectionCount === 0), Math.max(0, deadlineAt - Date.now()));
+      const check = (): void => {
+        if (this.connectionCount === 0) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      this.#changed = check;
+      check();
+    });
+    this.#changed = undefined;
+    let destroyed = 0;
+    let requestsCut = 0;
+    if (!drained) {
+      for (const attached of this.#servers) {
+        for (const connection of [...attached.connections.values()]) {
+          destroyed += 1;
+          requestsCut += connection.active;
+          connection.session?.destroy();
+          connection.socket.destroy();
+        }
+      }
+    }
+    const closedIdle = this.#closedIdleCount - closedIdleBefore;
+    return {
+      outcome: drained ? 'drained' : 'deadline',
+      durationMs: Date.now() - started,
+      inFlight,
+      connections,
+      closedIdle,
+      closedGracefully: Math.max(0, connections - closedIdle - destroyed),
+      destroyed,
+      requestsCut,
+    };
+  }
+
+  /**
+   * Closes an HTTP/1 connection with no request in flight once it has been idle for the
+   * server's keepAliveTimeout — never earlier, so a client that honours the Keep-Alive hint is
+   * never cut while sending. HTTP/2 connections end through GOAWAY instead.
+   */
+  #scheduleIdleClose(connection: Connection): void {
+    clearTimeout(connection.idleTimer);
+    if (connection.active > 0 || connection.session || connection.socket.destroyed) return;
+    const keepAliveMs = keepAliveTimeoutOf(connection.server.server);
+    // keepAliveTimeout 0 means no timeout was advertised: a client may reuse the socket at any
+    // time, so only the deadline ends it.
+    if (keepAliveMs <= 0) return;
+    const waitMs = connection.lastActiveAt + keepAliveMs - Date.now();
+    const close = (): void => {
+      if (connection.active > 0 || connection.socket.destroyed) return;
+      connection.closedIdle = true;
+      this.#closedIdleCount += 1;
+      connection.socket.destroy();
+    };
+    if (waitMs <= 0) close();
+    else {
+      connection.idleTimer = setTimeout(close, waitMs);
+      connection.idleTimer.unref();
+    }
+  }
+}
+
+/** The server's keep-alive timeout in ms (what its `Keep-Alive: timeout=N` hint advertises). */
+export function keepAliveTimeoutOf(server: DrainableServer): number {
+  const value = server.keepAliveTimeout;
+  // node:http2 servers have none; their sessions end through GOAWAY.
+  return typeof value === 'number' && Number.isFinite(value) ? value : 5000;
+}
+
+/** Logs one drain outcome at the right level. */
+export function logDrainOutcome(outcome: DrainOutcome): void {
+  const log = sdkLogger();
+  if (outcome.outcome === 'deadline') {
+    log.warn({ phase: 'drain', ...outcome }, `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut)`);
+  } else {
+    log.info({ phase: 'drain', ...outcome }, 'drain complete');
+  }
+}

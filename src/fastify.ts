@@ -1,0 +1,56 @@
+/**
+ * The Fastify plugin, `k8s-deputy/fastify`: attaches the app's server to a Deputy (so shutdown
+ * drains it) and answers the probe paths on the app's own port.
+ *
+ *   import deputyPlugin from 'k8s-deputy/fastify';
+ *   await app.register(deputyPlugin, { deputy });
+ *
+ * fastify is an optional peer dependency: only its types are imported here.
+ */
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { Deputy } from './deputy.js';
+import { handleProbeRequest, PROBE_PATHS } from './health.js';
+
+/** Options of the Fastify plugin. */
+export interface DeputyFastifyOptions {
+  /** The Deputy whose shutdown drains this app's server. */
+  readonly deputy: Deputy;
+  /** Answer the probe paths (`/healthz`, `/readyz`, …) on the app's port too. Default: true. */
+  readonly probes?: boolean;
+}
+
+const plugin: FastifyPluginCallback<DeputyFastifyOptions> = (fastify: FastifyInstance, options, done) => {
+  const { deputy, probes = true } = options;
+  if (!deputy || typeof deputy.attach !== 'function') {
+    done(new TypeError('k8s-deputy/fastify: register the plugin with { deputy }, a Deputy instance'));
+    return;
+  }
+  // The server exists from the start; attaching now sees every connection, including early ones.
+  deputy.attach(fastify.server);
+  if (probes) {
+    for (const url of Object.keys(PROBE_PATHS)) {
+      fastify.route({
+        method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'],
+        url,
+        exposeHeadRoute: false,
+        handler: (request, reply) => {
+          // handleProbeRequest writes the answer itself (405 for methods other than GET/HEAD).
+          reply.hijack();
+          handleProbeRequest(request.raw, reply.raw, deputy);
+        },
+      });
+    }
+  }
+  done();
+};
+
+// Fastify's plugin metadata (what fastify-plugin sets): not encapsulated, so the routes and the
+// attachment apply to the app itself.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'k8s-deputy',
+  [Symbol.for('plugin-meta')]: { name: 'k8s-deputy', fastify: '>=4' },
+});
+
+export default plugin;
+export { plugin as deputyPlugin };
