@@ -1,7 +1,8 @@
 // The quickstart demo: an HTTP app using Deputy + gracefulTerminator is terminated the way a
 // Kubernetes preStop hook does it, with `deputy terminate`, while a slow request is in flight.
-// Watch the app's logs: readiness flips to 503, the in-flight request finishes, the handler runs,
-// the app exits 0 and so does `deputy terminate`.
+// Watch the app's logs: readiness flips to 503, new connections are still served during the drain
+// delay (told `Connection: close`), the in-flight request finishes, the drain completes, the
+// handler runs, the app exits 0 and so does `deputy terminate`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const ipcDir = mkdtempSync(join(tmpdir(), 'deputy-demo-'));
 const bold = process.stdout.isTTY ? (text) => `\x1b[1m${text}\x1b[0m` : (text) => text;
 const say = (text) => process.stdout.write(`${bold(`demo │ ${text}`)}\n`);
-const env = { ...process.env, DEPUTY_IPC_DIR: ipcDir, DEPUTY_HEALTH_CHECK_PORT: '0', DEPUTY_HEALTH_CHECK_HOST: '127.0.0.1', PORT: '0' };
+const env = { ...process.env, DEPUTY_IPC_DIR: ipcDir, DEPUTY_HEALTH_CHECK_PORT: '0', DEPUTY_HEALTH_CHECK_HOST: '127.0.0.1', PORT: '0', DEPUTY_DRAIN_DELAY: '1s' };
 
 say(`starting examples/http-app.js (IPC directory ${ipcDir})`);
 const app = spawn(process.execPath, [join(here, 'http-app.js')], { env, stdio: ['ignore', 'inherit', 'pipe'] });
@@ -66,6 +67,8 @@ const terminateExited = new Promise((resolve) => terminate.on('exit', (code) => 
 await waitForLog('shutdown started; readiness now failing');
 say(`GET /readyz → ${await get(health.port, '/readyz')}`);
 say(`GET /livez  → ${await get(health.port, '/livez')}`);
+const during = await fetch(`http://127.0.0.1:${listening.port}/`);
+say(`GET / during the drain delay → ${during.status} ${(await during.text()).trim()} (Connection: ${during.headers.get('connection')})`);
 say(`in-flight request → ${await slow}`);
 const appStatus = await appExited;
 const terminateStatus = await terminateExited;

@@ -39,8 +39,8 @@ interface Connection {
   /** Responses in flight whose headers may still be unsent (HTTP/1). */
   readonly responses: Set<ServerResponse>;
   session: Http2Session | undefined;
-  /** Set when we closed it as idle (for the counts). */
-  closedIdle: boolean;
+  /** A response said `Connection: close`, or the session got GOAWAY: the client was told to go. */
+  toldToClose: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -58,9 +58,9 @@ export interface DrainOutcome {
   readonly inFlight: number;
   /** Connections open when listening stopped. */
   readonly connections: number;
-  /** Idle keep-alive sockets closed by the drain after their advertised timeout. */
+  /** Keep-alive sockets that ended idle, never told to close: after their advertised timeout. */
   readonly closedIdle: number;
-  /** Connections that ended otherwise (after `Connection: close`, GOAWAY, or by the client). */
+  /** Connections that ended after `Connection: close` or GOAWAY. */
   readonly closedGracefully: number;
   /** Connections destroyed at the deadline. */
   readonly destroyed: number;
@@ -82,7 +82,9 @@ export class Drain {
   #draining = false;
   #finishing = false;
   #lastConnectionAt = 0;
-  #closedIdleCount = 0;
+  #closedIdle = 0;
+  #closedGracefully = 0;
+  #destroying = false;
   #changed: (() => void) | undefined;
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
   #accepting: Connection | undefined;
@@ -137,7 +139,7 @@ export class Drain {
       lastActiveAt: now,
       responses: new Set(),
       session: undefined,
-      closedIdle: false,
+      toldToClose: false,
       idleTimer: undefined,
     };
     attached.connections.set(socket, connection);
@@ -145,6 +147,10 @@ export class Drain {
     socket.once('close', () => {
       clearTimeout(connection.idleTimer);
       attached.connections.delete(socket);
+      if (this.#finishing && !this.#destroying) {
+        if (connection.toldToClose) this.#closedGracefully += 1;
+        else this.#closedIdle += 1;
+      }
       this.#changed?.();
     });
     if (this.#finishing) this.#scheduleIdleClose(connection);
@@ -158,7 +164,10 @@ export class Drain {
     connection.lastActiveAt = Date.now();
     clearTimeout(connection.idleTimer);
     connection.responses.add(res);
-    if (this.#draining) res.shouldKeepAlive = false;
+    if (this.#draining) {
+      res.shouldKeepAlive = false;
+      connection.toldToClose = true;
+    }
     res.once('close', () => {
       connection.active -= 1;
       connection.lastActiveAt = Date.now();
@@ -193,6 +202,7 @@ export class Drain {
     const close = (): void => {
       clearTimeout(timer);
       if (!session.closed && !session.destroyed) session.close();
+      connection.toldToClose = true;
     };
     session.once('stream', () => setImmediate(close));
     const timer = setTimeout(close, keepAliveTimeoutOf(connection.server.server) || 5000);
@@ -224,10 +234,17 @@ export class Drain {
 
   #beginOn(attached: Attached): void {
     for (const connection of attached.connections.values()) {
-      for (const res of connection.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+      for (const res of connection.responses) {
+        if (res.headersSent) continue;
+        res.shouldKeepAlive = false;
+        connection.toldToClose = true;
+      }
       const session = connection.session;
       // close() sends GOAWAY and lets the open streams finish before the session ends.
-      if (session && !session.closed && !session.destroyed) session.close();
+      if (session && !session.closed && !session.destroyed) {
+        session.close();
+        connection.toldToClose = true;
+      }
     }
   }
 
@@ -252,7 +269,8 @@ export class Drain {
         this.#scheduleIdleClose(connection);
       }
     }
-    const closedIdleBefore = this.#closedIdleCount;
+    const closedIdleBefore = this.#closedIdle;
+    const closedGracefullyBefore = this.#closedGracefully;
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(this.connectionCount === 0), Math.max(0, deadlineAt - Date.now()));
       const check = (): void => {
@@ -268,6 +286,7 @@ export class Drain {
     let destroyed = 0;
     let requestsCut = 0;
     if (!drained) {
+      this.#destroying = true;
       for (const attached of this.#servers) {
         for (const connection of [...attached.connections.values()]) {
           destroyed += 1;
@@ -277,14 +296,13 @@ export class Drain {
         }
       }
     }
-    const closedIdle = this.#closedIdleCount - closedIdleBefore;
     return {
       outcome: drained ? 'drained' : 'deadline',
       durationMs: Date.now() - started,
       inFlight,
       connections,
-      closedIdle,
-      closedGracefully: Math.max(0, connections - closedIdle - destroyed),
+      closedIdle: this.#closedIdle - closedIdleBefore,
+      closedGracefully: this.#closedGracefully - closedGracefullyBefore,
       destroyed,
       requestsCut,
     };
@@ -304,10 +322,7 @@ export class Drain {
     if (keepAliveMs <= 0) return;
     const waitMs = connection.lastActiveAt + keepAliveMs - Date.now();
     const close = (): void => {
-      if (connection.active > 0 || connection.socket.destroyed) return;
-      connection.closedIdle = true;
-      this.#closedIdleCount += 1;
-      connection.socket.destroy();
+      if (connection.active === 0) connection.socket.destroy();
     };
     if (waitMs <= 0) close();
     else {
