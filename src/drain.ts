@@ -14,18 +14,24 @@
  * idle socket at the very moment the server closes it, and that request fails (reset / socket
  * hang up). Clients that honour the server's `Keep-Alive: timeout=N` hint (undici: N − 2 s;
  * node:http Agent since Node 20: N − 1 s) stop reusing a socket before it has been idle N s.
- * So an idle socket is closed only once it has been idle for the server's `keepAliveTimeout`
- * (what the hint advertises) — Node's own server would close it then too. The drain delay
- * counts towards that wait: after a delay at least as long as `keepAliveTimeout`, every socket
- * that went idle before shutdown is closed at once.
+ * So an idle socket is closed only once it has been idle for the N its last response
+ * advertised. To keep that wait short, attached HTTP/1 servers always advertise at most
+ * `KEEP_ALIVE_HINT_MAX_MS` (5 s, Node's default) even when their `keepAliveTimeout` is longer
+ * (Fastify: 72 s; 65 s behind load balancers): the server's own idle timeout is unchanged, so
+ * proxies that ignore the hint are unaffected. The drain delay counts towards the wait: after a
+ * delay of 5 s (the default in Kubernetes) every socket that went idle before shutdown is
+ * closed at once.
  */
 import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
 import { sdkLogger } from './log.js';
 
+/** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
+export const KEEP_ALIVE_HINT_MAX_MS = 5000;
+
 /** Anything `deputy.attach()` accepts: node:http, node:https and node:http2 (plain or secure) servers. */
-export type DrainableServer = NetServer & { keepAliveTimeout?: number };
+export type DrainableServer = NetServer;
 
 /** One accepted TCP connection. */
 interface Connection {
@@ -36,6 +42,8 @@ interface Connection {
   active: number;
   /** When the last request finished, or when the socket connected (ms since epoch). */
   lastActiveAt: number;
+  /** The Keep-Alive timeout the client was last told (ms): it may reuse the socket until then. */
+  advertisedMs: number;
   /** Responses in flight whose headers may still be unsent (HTTP/1). */
   readonly responses: Set<ServerResponse>;
   session: Http2Session | undefined;
@@ -137,6 +145,7 @@ export class Drain {
       server: attached,
       active: 0,
       lastActiveAt: now,
+      advertisedMs: hintFor(attached.server),
       responses: new Set(),
       session: undefined,
       toldToClose: false,
@@ -168,7 +177,14 @@ export class Drain {
       res.shouldKeepAlive = false;
       connection.toldToClose = true;
     }
+    // Node writes `Keep-Alive: timeout=floor(_keepAliveTimeout / 1000)`; the server assigned it
+    // before emitting 'request'. Cap what is advertised (0 means none: advertise the cap).
+    const internal = res as ServerResponse & { _keepAliveTimeout?: unknown; _header?: unknown };
+    if (typeof internal._keepAliveTimeout === 'number' && (internal._keepAliveTimeout === 0 || internal._keepAliveTimeout > KEEP_ALIVE_HINT_MAX_MS)) {
+      internal._keepAliveTimeout = KEEP_ALIVE_HINT_MAX_MS;
+    }
     res.once('close', () => {
+      connection.advertisedMs = advertisedTimeoutMs(internal._header);
       connection.active -= 1;
       connection.lastActiveAt = Date.now();
       connection.responses.delete(res);
@@ -205,7 +221,7 @@ export class Drain {
       connection.toldToClose = true;
     };
     session.once('stream', () => setImmediate(close));
-    const timer = setTimeout(close, keepAliveTimeoutOf(connection.server.server) || 5000);
+    const timer = setTimeout(close, KEEP_ALIVE_HINT_MAX_MS);
     timer.unref();
   }
 
@@ -310,17 +326,13 @@ export class Drain {
 
   /**
    * Closes an HTTP/1 connection with no request in flight once it has been idle for the
-   * server's keepAliveTimeout — never earlier, so a client that honours the Keep-Alive hint is
+   * Keep-Alive timeout it was last told — never earlier, so a client that honours the hint is
    * never cut while sending. HTTP/2 connections end through GOAWAY instead.
    */
   #scheduleIdleClose(connection: Connection): void {
     clearTimeout(connection.idleTimer);
     if (connection.active > 0 || connection.session || connection.socket.destroyed) return;
-    const keepAliveMs = keepAliveTimeoutOf(connection.server.server);
-    // keepAliveTimeout 0 means no timeout was advertised: a client may reuse the socket at any
-    // time, so only the deadline ends it.
-    if (keepAliveMs <= 0) return;
-    const waitMs = connection.lastActiveAt + keepAliveMs - Date.now();
+    const waitMs = connection.lastActiveAt + connection.advertisedMs - Date.now();
     const close = (): void => {
       if (connection.active === 0) connection.socket.destroy();
     };
@@ -332,11 +344,22 @@ export class Drain {
   }
 }
 
-/** The server's keep-alive timeout in ms (what its `Keep-Alive: timeout=N` hint advertises). */
-export function keepAliveTimeoutOf(server: DrainableServer): number {
-  const value = server.keepAliveTimeout;
-  // node:http2 servers have none; their sessions end through GOAWAY.
-  return typeof value === 'number' && Number.isFinite(value) ? value : 5000;
+/**
+ * What an attached server advertises: its keepAliveTimeout, at most the cap. Also the idle time
+ * allowed to a connection that has not sent a request yet (slow or silent clients).
+ */
+function hintFor(server: DrainableServer): number {
+  const keepAliveMs = (server as DrainableServer & { keepAliveTimeout?: unknown }).keepAliveTimeout;
+  return typeof keepAliveMs === 'number' && keepAliveMs > 0 ? Math.min(keepAliveMs, KEEP_ALIVE_HINT_MAX_MS) : KEEP_ALIVE_HINT_MAX_MS;
+}
+
+/**
+ * The Keep-Alive timeout a response head advertised, in ms. A head without one (an app that set
+ * its own header without a timeout, or a Node that writes none) counts as the cap.
+ */
+function advertisedTimeoutMs(head: unknown): number {
+  const match = typeof head === 'string' ? /\r\nkeep-alive:[^\r]*\btimeout=(\d+)/i.exec(head) : null;
+  return match ? Number(match[1]) * 1000 : KEEP_ALIVE_HINT_MAX_MS;
 }
 
 /** Logs one drain outcome at the right level. */

@@ -3,12 +3,13 @@
 // overhead = exit − max(SIGTERM + delay, last in-flight response), with 100 idle keep-alive
 // sockets open (idle since before SIGTERM) and 10 long requests in flight. Goal ≤ 50 ms.
 // Same app, same delay, in the same run, for each library (replica.js of the rolling-restart
-// benchmark). Idle sockets come from a node:http Agent (keepAlive, honours the Keep-Alive hint);
-// a request that fails is counted.
+// benchmark). Idle sockets come from a node:http Agent configured like the global agent
+// (keepAlive, timeout 5 s: it then honours the Keep-Alive hint); a request that fails is counted.
 //
 //   npm run bench:drain -- [--runs N] [--quick] [--modes a,b]
 //
-// Scenarios (server keepAliveTimeout 4 s: the Agent keeps idle sockets for 4 − 1 s):
+// Scenarios (server keepAliveTimeout 4 s: the Agent keeps idle sockets for 4 − 1 s, so at SIGTERM
+// 1.1 s after their last use they are open on both sides):
 //   delay≥keep-alive  delay 4 s (in Kubernetes ours defaults to 5 s, Node's keepAliveTimeout to 5 s)
 //   no delay          delay 0: our drain waits until each idle socket has been idle for its
 //                     advertised timeout (by design: that is when a client stops reusing it);
@@ -76,8 +77,9 @@ async function once(mode, scenario) {
   });
   // 100 keep-alive sockets used once, then idle; 10 more, warmed at the same time, carry the long
   // requests (so no new connection arrives near SIGTERM: our quiet window does not extend).
-  const agent = new http.Agent({ keepAlive: true, maxSockets: IDLE_SOCKETS });
-  const longAgent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  // Like Node's global agent (keepAlive, timeout 5 s), so the Keep-Alive hint applies.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: IDLE_SOCKETS, timeout: 5000 });
+  const longAgent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT, timeout: 5000 });
   const warm = await Promise.all([
     ...Array.from({ length: IDLE_SOCKETS }, () => get(port, '/', agent)),
     ...Array.from({ length: IN_FLIGHT }, () => get(port, '/', longAgent)),

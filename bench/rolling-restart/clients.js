@@ -50,7 +50,9 @@ export function startLoad(port, { connections = 8, idleMaxMs = 2500 } = {}) {
   };
 
   const agentTally = tally();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  // Configured like Node's global agent (keepAlive, timeout 5 s): only with a `timeout` does an
+  // Agent apply the server's Keep-Alive hint; a bare `new Agent({ keepAlive: true })` ignores it.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, timeout: 5000 });
   const agentOnce = () =>
     new Promise((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 10_000 }, (res) => {
