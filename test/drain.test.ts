@@ -7,7 +7,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Test } from 'tap';
-import { spawnFixture, tempIpcDir, logIndex, type Child } from './helpers.js';
+import { logIndex, setEnv, spawnFixture, tempIpcDir, type Child } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -309,4 +309,18 @@ t.test('drain options from the environment', async (t) => {
   const bad = spawnFixture(t, 'drain-app.js', { DEPUTY_IPC_DIR: tempIpcDir(t), DEPUTY_DRAIN_DELAY: 'soon' });
   t.not((await bad.exited).status, 0, 'a malformed duration stops the app');
   t.ok(bad.logs.some((r) => typeof r.msg === 'string' && r.msg.includes('DEPUTY_DRAIN_DELAY: invalid duration "soon"')), 'naming the variable');
+});
+
+t.test('option validation', async (t) => {
+  const { Deputy } = await import('../src/deputy.js');
+  const { UsageError } = await import('../src/errors.js');
+  for (const option of ['gracePeriodMs', 'drainDelayMs', 'drainQuietMs']) {
+    t.throws(() => new Deputy({ [option]: -1 }), UsageError, `${option} < 0 rejected`);
+    t.throws(() => new Deputy({ [option]: 1.5 }), { message: new RegExp(`^${option} must be an integer`) });
+  }
+  const restore = setEnv('DEPUTY_GRACE_PERIOD', '10 minutes');
+  t.teardown(restore);
+  t.throws(() => new Deputy(), { message: /^DEPUTY_GRACE_PERIOD: invalid duration/ }, 'a malformed env value names the variable');
+  t.doesNotThrow(() => new Deputy({ gracePeriodMs: 1000 }), 'an option in code wins over the environment');
+  t.throws(() => new Deputy({ gracePeriodMs: 1000 }).attach({} as never), TypeError, 'attach() takes a server');
 });
