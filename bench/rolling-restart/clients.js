@@ -6,6 +6,9 @@
 //   closes; it ignores the Keep-Alive hint and `Connection: close`, sending its next request on
 //   the same connection at once — requests written after the server's close are counted as
 //   "unanswered").
+// Plus a trickle of one-request connections (no keep-alive, ~50 per second), as from short-lived
+// clients: new connections keep arriving, so a replica that stops listening before its endpoint
+// is removed gets some of them refused.
 // The undici and Agent workers now and then pause for up to `idleMaxMs`, so that some sockets
 // sit idle in the pools when a replica is terminated — the case where naive draining races.
 import http from 'node:http';
@@ -70,6 +73,32 @@ export function startLoad(port, { connections = 8, idleMaxMs = 2500 } = {}) {
     workers.push(worker(stop, agentOnce, idleMaxMs, agentTally));
   }
 
+  const freshTally = tally();
+  const freshOnce = () =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', reject);
+    });
+  workers.push(
+    (async () => {
+      while (!stop.stopped) {
+        freshTally.requests += 1;
+        try {
+          const status = await freshOnce();
+          if (status < 200 || status > 299) fail(freshTally, `status ${status}`);
+        } catch (error) {
+          fail(freshTally, error.code ?? error.message);
+        }
+        await sleep(20);
+      }
+    })(),
+  );
+
   const cannonTally = tally();
   const cannon = autocannon({ url: origin, connections, duration: 3600, timeout: 10 });
   cannon.on('response', (client, statusCode) => {
@@ -97,6 +126,6 @@ export function startLoad(port, { connections = 8, idleMaxMs = 2500 } = {}) {
     }
     await pool.close();
     agent.destroy();
-    return { undici: undiciTally, agent: agentTally, autocannon: cannonTally };
+    return { undici: undiciTally, agent: agentTally, autocannon: cannonTally, 'new-conn': freshTally };
   };
 }

@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 const runs = Number(args.runs ?? (args.quick ? 1 : 10));
-const durationMs = 1000 * Number(args.duration ?? (args.quick ? 5 : 12));
+const durationMs = 1000 * Number(args.duration ?? (args.quick ? 5 : 15));
 const connections = Number(args.connections ?? 8);
 const modes = args.modes ? args.modes.split(',') : ALL_MODES;
 const scenarios = args.scenarios ? args.scenarios.split(',') : Object.keys(SCENARIOS);
@@ -152,7 +152,7 @@ for (let run = 1; run <= runs; run++) {
 const lines = [];
 lines.push(`${runs} run(s) of ${durationMs / 1000} s per library and scenario; load average at start ${load0.toFixed(2)} on ${cpus().length} CPUs; total ${Math.round((Date.now() - benchStarted) / 1000)} s.`);
 lines.push('');
-lines.push('| scenario | library | failed per run | requests per run (min) | failed: undici / Agent / autocannon | replacement, median (max) | exit |');
+lines.push('| scenario | library | failed per run | requests per run (min) | failed: undici / Agent / autocannon / new-conn | replacement, median (max) | exit |');
 lines.push('|---|---|---|---|---|---|---|');
 for (const scenario of scenarios) {
   for (const mode of modes) {
@@ -161,7 +161,7 @@ for (const scenario of scenarios) {
     const repl = rs.map((r) => r.replacementMs);
     const exits = [...new Set(rs.map((r) => String(r.exit)))].join(', ');
     lines.push(
-      `| ${scenario} | ${mode === 'deputy' ? '**k8s-deputy**' : mode} | ${rs.map((r) => r.failed).join(', ')} | ${Math.min(...rs.map((r) => r.requests))} | ${by('undici')} / ${by('agent')} / ${by('autocannon')} | ${median(repl)} ms (${Math.max(...repl.filter((x) => x !== null))} ms) | ${exits} |`,
+      `| ${scenario} | ${mode === 'deputy' ? '**k8s-deputy**' : mode} | ${rs.map((r) => r.failed).join(', ')} | ${Math.min(...rs.map((r) => r.requests))} | ${by('undici')} / ${by('agent')} / ${by('autocannon')} / ${by('new-conn')} | ${median(repl)} ms (${Math.max(...repl.filter((x) => x !== null))} ms) | ${exits} |`,
     );
   }
 }
