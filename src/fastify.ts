@@ -1,6 +1,7 @@
 /**
  * The Fastify plugin, `k8s-deputy/fastify`: attaches the app's server to a Deputy (so shutdown
- * drains it) and answers the probe paths on the app's own port.
+ * drains it), answers the probe paths on the app's own port, and closes Fastify (its onClose
+ * hooks) as a shutdown handler once the server is drained.
  *
  *   import deputyPlugin from 'k8s-deputy/fastify';
  *   await app.register(deputyPlugin, { deputy });
@@ -17,16 +18,22 @@ export interface DeputyFastifyOptions {
   readonly deputy: Deputy;
   /** Answer the probe paths (`/healthz`, `/readyz`, …) on the app's port too. Default: true. */
   readonly probes?: boolean;
+  /**
+   * Add `fastify.close()` as a shutdown handler, so the app's onClose hooks (databases, queues)
+   * run once the server is drained, under the shutdown deadline. Default: true.
+   */
+  readonly close?: boolean;
 }
 
 const plugin: FastifyPluginCallback<DeputyFastifyOptions> = (fastify: FastifyInstance, options, done) => {
-  const { deputy, probes = true } = options;
+  const { deputy, probes = true, close = true } = options;
   if (!deputy || typeof deputy.attach !== 'function') {
     done(new TypeError('k8s-deputy/fastify: register the plugin with { deputy }, a Deputy instance'));
     return;
   }
   // The server exists from the start; attaching now sees every connection, including early ones.
   deputy.attach(fastify.server);
+  if (close) deputy.onShutdown(() => fastify.close());
   if (probes) {
     for (const url of Object.keys(PROBE_PATHS)) {
       fastify.route({

@@ -302,6 +302,7 @@ t.test('Fastify plugin: drains the app and answers the probes on its port', asyn
   t.equal((await slow).body, 'slow 1000\n', 'in-flight request completes');
   t.equal((await app.exited).status, 0);
   t.equal(record(app, 'drain complete').outcome, 'drained');
+  t.ok(logIndex(app.logs, 'fastify closed') > logIndex(app.logs, 'drain complete'), 'Fastify closed (onClose hooks) after the drain');
 });
 
 t.test('drain options from the environment', async (t) => {
