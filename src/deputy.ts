@@ -4,8 +4,9 @@
  * says how it went.
  */
 import { createServer, type Server } from 'node:http';
+import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
 import { UsageError } from './errors.js';
-import { healthListener, type NotReadyReason, type ProbeKind, type ProbeResult } from './health.js';
+import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLogger } from './log.js';
 import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
 
@@ -37,6 +38,8 @@ export class Deputy {
   readonly #handlerTimeoutMs: number;
   readonly #failureExitCode: number;
   readonly #livenessFailsOnShutdown: boolean;
+  readonly #readinessChecks = new CheckRegistry('readiness');
+  readonly #livenessChecks = new CheckRegistry('liveness');
   #started = false;
   #shutdown: Promise<void> | undefined;
 
@@ -73,22 +76,65 @@ export class Deputy {
     return this.#shutdown !== undefined;
   }
 
-  /** Answers one probe from the current state. */
-  probe(kind: ProbeKind): ProbeResult {
-    if (kind === 'live') {
-      return this.#livenessFailsOnShutdown && this.shuttingDown
-        ? { statusCode: 503, body: { status: 'shutting_down' } }
-        : { statusCode: 200, body: { status: 'ok' } };
-    }
+  /**
+   * Adds a readiness check: while it throws, rejects or runs past `timeoutMs`, readiness answers
+   * 503 with reason `<name>` (or `<name>:<detail>` for a `NotReady` error, `<name>:timeout` for a
+   * timeout). Checks run concurrently on each readiness probe, not once shutdown has begun.
+   */
+  addReadinessCheck(name: string, check: Check, options: CheckOptions = {}): this {
+    this.#readinessChecks.add(name, check, options);
+    return this;
+  }
+
+  /**
+   * Adds a liveness check, with the same semantics as readiness checks but failing liveness
+   * (`not_live`), which makes the kubelet restart the container: check only what a restart fixes
+   * (a stuck event loop, a wedged consumer), never a shared dependency. Not run during shutdown.
+   */
+  addLivenessCheck(name: string, check: Check, options: CheckOptions = {}): this {
+    this.#livenessChecks.add(name, check, options);
+    return this;
+  }
+
+  /**
+   * Answers one probe from the current state and the checks of its kind. With `verbose`, the
+   * body also lists each check's result (`checks`), which may carry dependency error messages.
+   */
+  async probe(kind: ProbeKind, options: ProbeOptions = {}): Promise<ProbeResult> {
+    const verbose = options.verbose === true;
+    const withChecks = (body: Record<string, unknown>, checks: readonly CheckResult[]): Record<string, unknown> =>
+      verbose ? { ...body, checks } : body;
     if (kind === 'startup') {
-      return this.#started ? { statusCode: 200, body: { status: 'started' } } : { statusCode: 503, body: { status: 'not_started' } };
+      return this.#started
+        ? { statusCode: 200, body: withChecks({ status: 'started' }, []) }
+        : { statusCode: 503, body: withChecks({ status: 'not_started' }, []) };
+    }
+    if (kind === 'live') {
+      if (this.shuttingDown) {
+        // Checks stop with shutdown: dependencies are being closed on purpose.
+        return this.#livenessFailsOnShutdown
+          ? { statusCode: 503, body: withChecks({ status: 'shutting_down' }, []) }
+          : { statusCode: 200, body: withChecks({ status: 'ok' }, []) };
+      }
+      const checks = this.#livenessChecks.size === 0 ? [] : await this.#livenessChecks.run();
+      const failed = checks.filter((check) => !check.ok).map((check) => check.reason!);
+      return failed.length === 0
+        ? { statusCode: 200, body: withChecks({ status: 'ok' }, checks) }
+        : { statusCode: 503, body: withChecks({ status: 'not_live', reasons: failed }, checks) };
     }
     const reasons: NotReadyReason[] = [];
     if (!this.#started) reasons.push('not_started');
+    let checks: CheckResult[] = [];
     if (this.shuttingDown) reasons.push('shutting_down');
+    else if (this.#readinessChecks.size > 0) {
+      checks = await this.#readinessChecks.run();
+      // The state may have changed while the checks ran.
+      if (this.shuttingDown) reasons.push('shutting_down');
+      for (const check of checks) if (!check.ok) reasons.push(check.reason!);
+    }
     return reasons.length === 0
-      ? { statusCode: 200, body: { status: 'ready' } }
-      : { statusCode: 503, body: { status: 'not_ready', reasons } };
+      ? { statusCode: 200, body: withChecks({ status: 'ready' }, checks) }
+      : { statusCode: 503, body: withChecks({ status: 'not_ready', reasons }, checks) };
   }
 
   /**
