@@ -3,55 +3,12 @@
 process.env.DEPUTY_LOG_LEVEL = 'silent';
 import t from 'tap';
 import type { Test } from 'tap';
-import { createServer, request, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import { Deputy, NotReady, withProbes, expressProbes, koaProbes } from '../src/index.js';
 import { setEnv, spawnFixture } from './helpers.js';
-
-interface Answer {
-  status: number;
-  json: Record<string, any>;
-  text: string;
-}
-
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        let json: Record<string, any> = {};
-        try {
-          json = JSON.parse(text);
-        } catch {
-          // not JSON (the app's own routes)
-        }
-        resolve({ status: res.statusCode!, json, text });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function serve(t: Test, deputy: Deputy): Promise<number> {
-  const server = await deputy.serve({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as { port: number }).port;
-}
-
-function listen(t: Test, server: Server): Promise<number> {
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-/** A promise with its resolve function exposed. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+import { deferred, get, listen, serve } from './probe-http.js';
 
 t.test('failing checks give 503 with <name> or <name>:<detail>, in registration order', async (t) => {
   const deputy = new Deputy()
