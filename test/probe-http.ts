@@ -36,7 +36,14 @@ export async function serve(t: Test, deputy: Deputy): Promise<number> {
 }
 
 export function listen(t: Test, server: Server): Promise<number> {
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A request the test left unanswered on purpose must not hold close() open.
+        server.closeAllConnections();
+      }),
+  );
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
