@@ -60,7 +60,8 @@ interface Entry {
   readonly check: Check;
   readonly timeoutMs: number;
   readonly cacheMs: number;
-  running: Promise<CheckResult> | undefined;
+  /** Callbacks of the probes waiting for the run in flight, if one is. */
+  waiting: Array<(result: CheckResult) => void> | undefined;
   cached: { result: CheckResult; until: number } | undefined;
 }
 
@@ -77,30 +78,16 @@ function failure(name: string, startedMs: number, error: unknown): CheckResult {
   return { name, ok: false, durationMs, message, reason: name };
 }
 
-/** Runs one check under its timeout; never rejects, never settles later than the timeout. */
-function runOnce(entry: Entry): Promise<CheckResult> {
-  const startedMs = performance.now();
-  const controller = new AbortController();
-  return new Promise<CheckResult>((resolve) => {
-    const timer = setTimeout(() => {
-      const error = new NotReady('timeout', `no answer within ${entry.timeoutMs} ms`);
-      controller.abort(error);
-      resolve(failure(entry.name, startedMs, error));
-    }, entry.timeoutMs);
-    const settle = (result: CheckResult): void => {
-      clearTimeout(timer);
-      resolve(result);
-    };
-    try {
-      Promise.resolve(entry.check(controller.signal)).then(
-        () => settle({ name: entry.name, ok: true, durationMs: Math.round(performance.now() - startedMs), message: 'ok' }),
-        (error: unknown) => settle(failure(entry.name, startedMs, error)),
-      );
-    } catch (error) {
-      settle(failure(entry.name, startedMs, error));
-    }
-  });
+function success(name: string, startedMs: number): CheckResult {
+  return { name, ok: true, durationMs: Math.round(performance.now() - startedMs), message: 'ok' };
 }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Handed to checks that declare no parameter (they never look at it). */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 /** A set of named checks of one kind (readiness or liveness). */
 export class CheckRegistry {
@@ -126,25 +113,81 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
     checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, waiting: undefined, cached: undefined });
   }
 
-  /** Runs every check concurrently; resolves within the longest timeout, in registration order. */
-  run(): Promise<CheckResult[]> {
-    return Promise.all(this.#entries.map((entry) => this.#result(entry)));
-  }
-
-  #result(entry: Entry): Promise<CheckResult> {
-    const now = performance.now();
-    if (entry.cached && now < entry.cached.until) return Promise.resolve({ ...entry.cached.result, cached: true });
-    // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
-    if (entry.running) return entry.running;
-    const running = runOnce(entry).then((result) => {
-      entry.running = undefined;
-      if (entry.cacheMs > 0) entry.cached = { result, until: performance.now() + entry.cacheMs };
-      return result;
+  /**
+   * Runs every check concurrently; the results come in registration order, synchronously when
+   * every check answered synchronously (or from the cache), else as a promise that settles within
+   * the longest timeout.
+   */
+  run(): CheckResult[] | Promise<CheckResult[]> {
+    const results = new Array<CheckResult>(this.#entries.length);
+    let remaining = this.#entries.length;
+    let resolveAll: ((results: CheckResult[]) => void) | undefined;
+    this.#entries.forEach((entry, index) => {
+      this.#start(entry, (result) => {
+        results[index] = result;
+        remaining -= 1;
+        if (remaining === 0) resolveAll?.(results);
+      });
     });
-    entry.running = running;
-    return running;
+    return remaining === 0 ? results : new Promise((resolve) => (resolveAll = resolve));
+  }
+
+  /**
+   * Delivers the entry's result to `deliver`: from the cache, from the run in flight, or from a
+   * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
+   * port, so the costly parts are skipped where they cannot matter: the AbortController for
+   * checks that take no signal, the timer for checks that answer synchronously.
+   */
+  #start(entry: Entry, deliver: (result: CheckResult) => void): void {
+    if (entry.cached && performance.now() < entry.cached.until) {
+      deliver({ ...entry.cached.result, cached: true });
+      return;
+    }
+    // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
+    if (entry.waiting) {
+      entry.waiting.push(deliver);
+      return;
+    }
+    const startedMs = performance.now();
+    const controller = entry.check.length > 0 ? new AbortController() : undefined;
+    let value: unknown;
+    try {
+      value = entry.check(controller?.signal ?? NEVER_ABORTED);
+    } catch (error) {
+      deliver(this.#remember(entry, failure(entry.name, startedMs, error)));
+      return;
+    }
+    if (!isThenable(value)) {
+      deliver(this.#remember(entry, success(entry.name, startedMs)));
+      return;
+    }
+    const waiting = [deliver];
+    entry.waiting = waiting;
+    let done = false;
+    const finish = (result: CheckResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (entry.waiting === waiting) entry.waiting = undefined;
+      this.#remember(entry, result);
+      for (const waiter of waiting) waiter(result);
+    };
+    const timer = setTimeout(() => {
+      const error = new NotReady('timeout', `no answer within ${entry.timeoutMs} ms`);
+      controller?.abort(error);
+      finish(failure(entry.name, startedMs, error));
+    }, entry.timeoutMs);
+    value.then(
+      () => finish(success(entry.name, startedMs)),
+      (error: unknown) => finish(failure(entry.name, startedMs, error)),
+    );
+  }
+
+  #remember(entry: Entry, result: CheckResult): CheckResult {
+    if (entry.cacheMs > 0) entry.cached = { result, until: performance.now() + entry.cacheMs };
+    return result;
   }
 }

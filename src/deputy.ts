@@ -33,6 +33,8 @@ function checkNonNegativeInteger(value: number, what: string, max = Number.MAX_S
   }
 }
 
+const NO_CHECKS: readonly CheckResult[] = [];
+
 export class Deputy {
   readonly #handlers: ShutdownHandler[] = [];
   readonly #handlerTimeoutMs: number;
@@ -99,42 +101,31 @@ export class Deputy {
   /**
    * Answers one probe from the current state and the checks of its kind. With `verbose`, the
    * body also lists each check's result (`checks`), which may carry dependency error messages.
+   * Returns a promise when a check has to be awaited, else the answer itself (`await` works on both).
    */
-  async probe(kind: ProbeKind, options: ProbeOptions = {}): Promise<ProbeResult> {
+  probe(kind: ProbeKind, options: ProbeOptions = {}): ProbeResult | Promise<ProbeResult> {
     const verbose = options.verbose === true;
-    const withChecks = (body: Record<string, unknown>, checks: readonly CheckResult[]): Record<string, unknown> =>
-      verbose ? { ...body, checks } : body;
-    if (kind === 'startup') {
-      return this.#started
-        ? { statusCode: 200, body: withChecks({ status: 'started' }, []) }
-        : { statusCode: 503, body: withChecks({ status: 'not_started' }, []) };
-    }
+    // Checks stop with shutdown: dependencies are being closed on purpose then.
+    const registry = kind === 'startup' || this.shuttingDown ? undefined : kind === 'live' ? this.#livenessChecks : this.#readinessChecks;
+    const checks = registry === undefined || registry.size === 0 ? NO_CHECKS : registry.run();
+    return checks instanceof Promise ? checks.then((results) => this.#answer(kind, verbose, results)) : this.#answer(kind, verbose, checks);
+  }
+
+  #answer(kind: ProbeKind, verbose: boolean, checks: readonly CheckResult[]): ProbeResult {
+    const answer = (statusCode: number, body: Record<string, unknown>): ProbeResult => ({ statusCode, body: verbose ? { ...body, checks } : body });
+    if (kind === 'startup') return this.#started ? answer(200, { status: 'started' }) : answer(503, { status: 'not_started' });
+    const failed: NotReadyReason[] = [];
+    for (const check of checks) if (!check.ok) failed.push(check.reason!);
     if (kind === 'live') {
-      if (this.shuttingDown) {
-        // Checks stop with shutdown: dependencies are being closed on purpose.
-        return this.#livenessFailsOnShutdown
-          ? { statusCode: 503, body: withChecks({ status: 'shutting_down' }, []) }
-          : { statusCode: 200, body: withChecks({ status: 'ok' }, []) };
-      }
-      const checks = this.#livenessChecks.size === 0 ? [] : await this.#livenessChecks.run();
-      const failed = checks.filter((check) => !check.ok).map((check) => check.reason!);
-      return failed.length === 0
-        ? { statusCode: 200, body: withChecks({ status: 'ok' }, checks) }
-        : { statusCode: 503, body: withChecks({ status: 'not_live', reasons: failed }, checks) };
+      if (this.shuttingDown && this.#livenessFailsOnShutdown) return answer(503, { status: 'shutting_down' });
+      return failed.length === 0 ? answer(200, { status: 'ok' }) : answer(503, { status: 'not_live', reasons: failed });
     }
     const reasons: NotReadyReason[] = [];
     if (!this.#started) reasons.push('not_started');
-    let checks: CheckResult[] = [];
+    // Read after the checks ran: shutdown may have begun meanwhile.
     if (this.shuttingDown) reasons.push('shutting_down');
-    else if (this.#readinessChecks.size > 0) {
-      checks = await this.#readinessChecks.run();
-      // The state may have changed while the checks ran.
-      if (this.shuttingDown) reasons.push('shutting_down');
-      for (const check of checks) if (!check.ok) reasons.push(check.reason!);
-    }
-    return reasons.length === 0
-      ? { statusCode: 200, body: withChecks({ status: 'ready' }, checks) }
-      : { statusCode: 503, body: withChecks({ status: 'not_ready', reasons }, checks) };
+    reasons.push(...failed);
+    return reasons.length === 0 ? answer(200, { status: 'ready' }) : answer(503, { status: 'not_ready', reasons });
   }
 
   /**

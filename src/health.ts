@@ -45,20 +45,20 @@ export interface ProbeSource {
   probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
 }
 
-function send(res: ServerResponse, method: string, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(statusCode, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    ...headers,
-  });
+  // Raw header array: the cheapest form for node:http, which matters on a busy app port.
+  const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store'];
+  if (extraHeaders) for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
+  res.writeHead(statusCode, headers);
   res.end(method === 'HEAD' ? undefined : text);
 }
 
 /** The probe kind a request path names, or undefined. */
 export function probeKindOf(url: string | undefined): ProbeKind | undefined {
-  const path = (url ?? '/').split('?', 1)[0]!;
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  const path = query < 0 ? raw : raw.slice(0, query);
   return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
 }
 
