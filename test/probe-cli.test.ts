@@ -140,7 +140,7 @@ t.test('deputy probe: unreachable, non-HTTP peers and bad input exit 2 with one 
 
   const usage: Array<[string[], RegExp, NodeJS.ProcessEnv?]> = [
     [[], /say what to probe: --live, --ready, --startup or --url <url>/],
-    [['--ready', '--live'], /option '--(ready|live)' cannot be used with option '--(ready|live)'/],
+    [['--ready', '--live'], /use only one of --live, --ready, --startup or --url \(got --live and --ready\)/],
     [['--url', 'not a url'], /--url: "not a url" is not a valid URL/],
     [['--url', 'ftp://127.0.0.1/x'], /not an http: or https: URL/],
     [['--url', 'http://127.0.0.1:1/', '--port', '9'], /--host and --port do not apply with --url/],
@@ -150,12 +150,25 @@ t.test('deputy probe: unreachable, non-HTTP peers and bad input exit 2 with one 
     [['--ready', '--host', 'bad host'], /--host: "bad host" is not a valid host name/],
     [['--url', 'http://127.0.0.1:1/', '--expect-status', '2xx'], /an HTTP status is a number from 100 to 599/],
     [['--ready'], /DEPUTY_HEALTH_CHECK_PORT="eighty" is not a TCP port/, { DEPUTY_HEALTH_CHECK_PORT: 'eighty' }],
+    [['--ready', '--bogus'], /^deputy probe: unknown option '--bogus' \(run deputy probe --help for usage\)\n$/],
+    [['--ready', 'extra'], /^deputy probe: Unexpected argument 'extra'/],
+    [['--ready', '--timeout', '0'], /--timeout: must be longer than 0/],
   ];
   for (const [args, message, env] of usage) {
     result = await runDeputy(['probe', ...args], env);
     t.equal(result.status, 2, `${args.join(' ') || '(no target)'}: exit 2`);
     t.match(result.stderr, message);
   }
+});
+
+t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
+  // bin/deputy.js takes a fast path for probe; main() is what other callers of the CLI use.
+  const { main } = await import('../src/cli.js');
+  const deadPort = String(await freePort());
+  t.equal(await main(['node', 'deputy', 'probe', '--ready', '--port', deadPort, '-q']), 2, 'unreachable → 2');
+  process.exitCode = 0;
+  t.equal(await main(['node', 'deputy', 'probe', '--ready', '--live']), 2, 'conflicting targets → 2');
+  process.exitCode = 0;
 });
 
 t.test('deputy probe --help documents the flags', async (t) => {
