@@ -62,6 +62,7 @@ interface Entry {
   readonly cacheMs: number;
   /** Callbacks of the probes waiting for the run in flight, if one is. */
   waiting: Array<(result: CheckResult) => void> | undefined;
+  /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
 }
 
@@ -85,6 +86,57 @@ function success(name: string, startedMs: number): CheckResult {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
+
+/** A check run in flight: when it must have answered (performance.now() ms), and what then. */
+interface PendingRun {
+  readonly deadline: number;
+  readonly expire: () => void;
+}
+
+/**
+ * The deadlines of all check runs in flight, served by one timer set for the earliest of them: a
+ * timer per run would cost more than a cheap check itself on a busy probe path.
+ */
+class Deadlines {
+  readonly #pending = new Set<PendingRun>();
+  #timer: NodeJS.Timeout | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+
+  add(run: PendingRun): void {
+    this.#pending.add(run);
+    if (run.deadline < this.#armedFor) this.#arm(run.deadline);
+  }
+
+  /** Forgets a run that answered; the timer stays (at worst it wakes once to find nothing). */
+  delete(run: PendingRun): void {
+    this.#pending.delete(run);
+  }
+
+  #arm(deadline: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    // setTimeout may fire up to a millisecond before a fractional deadline.
+    const now = performance.now() + 1;
+    let next = Number.POSITIVE_INFINITY;
+    for (const run of this.#pending) {
+      if (run.deadline <= now) {
+        this.#pending.delete(run);
+        run.expire();
+      } else if (run.deadline < next) {
+        next = run.deadline;
+      }
+    }
+    if (next < this.#armedFor) this.#arm(next);
+  }
+}
+
+const deadlines = new Deadlines();
 
 /** Handed to checks that declare no parameter (they never look at it). */
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
@@ -117,33 +169,34 @@ export class CheckRegistry {
   }
 
   /**
-   * Runs every check concurrently; the results come in registration order, synchronously when
-   * every check answered synchronously (or from the cache), else as a promise that settles within
-   * the longest timeout.
+   * Runs every check concurrently. Returns the results (in registration order) when every check
+   * answered synchronously or from the cache; otherwise returns undefined and calls `later` with
+   * them once the last check has answered or timed out.
    */
-  run(): CheckResult[] | Promise<CheckResult[]> {
+  run(later: (results: CheckResult[]) => void): CheckResult[] | undefined {
     const results = new Array<CheckResult>(this.#entries.length);
     let remaining = this.#entries.length;
-    let resolveAll: ((results: CheckResult[]) => void) | undefined;
-    this.#entries.forEach((entry, index) => {
-      this.#start(entry, (result) => {
+    let synchronous = true;
+    for (let index = 0; index < this.#entries.length; index += 1) {
+      this.#start(this.#entries[index]!, (result) => {
         results[index] = result;
         remaining -= 1;
-        if (remaining === 0) resolveAll?.(results);
+        if (remaining === 0 && !synchronous) later(results);
       });
-    });
-    return remaining === 0 ? results : new Promise((resolve) => (resolveAll = resolve));
+    }
+    synchronous = false;
+    return remaining === 0 ? results : undefined;
   }
 
   /**
    * Delivers the entry's result to `deliver`: from the cache, from the run in flight, or from a
    * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
    * port, so the costly parts are skipped where they cannot matter: the AbortController for
-   * checks that take no signal, the timer for checks that answer synchronously.
+   * checks that take no signal, the deadline for checks that answer synchronously.
    */
   #start(entry: Entry, deliver: (result: CheckResult) => void): void {
-    if (entry.cached && performance.now() < entry.cached.until) {
-      deliver({ ...entry.cached.result, cached: true });
+    if (entry.cached !== undefined && performance.now() < entry.cached.until) {
+      deliver(entry.cached.result);
       return;
     }
     // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
@@ -170,16 +223,20 @@ export class CheckRegistry {
     const finish = (result: CheckResult): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      deadlines.delete(pending);
       if (entry.waiting === waiting) entry.waiting = undefined;
       this.#remember(entry, result);
       for (const waiter of waiting) waiter(result);
     };
-    const timer = setTimeout(() => {
-      const error = new NotReady('timeout', `no answer within ${entry.timeoutMs} ms`);
-      controller?.abort(error);
-      finish(failure(entry.name, startedMs, error));
-    }, entry.timeoutMs);
+    const pending: PendingRun = {
+      deadline: startedMs + entry.timeoutMs,
+      expire: () => {
+        const error = new NotReady('timeout', `no answer within ${entry.timeoutMs} ms`);
+        controller?.abort(error);
+        finish(failure(entry.name, startedMs, error));
+      },
+    };
+    deadlines.add(pending);
     value.then(
       () => finish(success(entry.name, startedMs)),
       (error: unknown) => finish(failure(entry.name, startedMs, error)),
@@ -187,7 +244,7 @@ export class CheckRegistry {
   }
 
   #remember(entry: Entry, result: CheckResult): CheckResult {
-    if (entry.cacheMs > 0) entry.cached = { result, until: performance.now() + entry.cacheMs };
+    if (entry.cacheMs > 0) entry.cached = { result: { ...result, cached: true }, until: performance.now() + entry.cacheMs };
     return result;
   }
 }

@@ -107,8 +107,10 @@ export class Deputy {
     const verbose = options.verbose === true;
     // Checks stop with shutdown: dependencies are being closed on purpose then.
     const registry = kind === 'startup' || this.shuttingDown ? undefined : kind === 'live' ? this.#livenessChecks : this.#readinessChecks;
-    const checks = registry === undefined || registry.size === 0 ? NO_CHECKS : registry.run();
-    return checks instanceof Promise ? checks.then((results) => this.#answer(kind, verbose, results)) : this.#answer(kind, verbose, checks);
+    if (registry === undefined || registry.size === 0) return this.#answer(kind, verbose, NO_CHECKS);
+    let answerLater: ((result: ProbeResult) => void) | undefined;
+    const checks = registry.run((results) => answerLater!(this.#answer(kind, verbose, results)));
+    return checks !== undefined ? this.#answer(kind, verbose, checks) : new Promise((resolve) => (answerLater = resolve));
   }
 
   #answer(kind: ProbeKind, verbose: boolean, checks: readonly CheckResult[]): ProbeResult {
