@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
-import { PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe.js';
+import { PROBE_KIND_PATHS, PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe.js';
 
 /** `deputy probe` flags as given (strings, not yet validated). */
 export interface ProbeFlags {
@@ -26,8 +26,6 @@ export interface ProbeFlags {
 const PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
 const DEFAULT_PORT = 8081;
 const DEFAULT_TIMEOUT = '1s';
-/** Mirrors PROBE_KIND_PATHS in probe.ts. */
-const PATHS = { live: '/livez', ready: '/readyz', startup: '/startupz' } as const;
 
 function isPort(value: string): boolean {
   return /^[0-9]+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535;
@@ -77,13 +75,17 @@ export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
   const portNumber = Number(flags.port ?? (envPort || DEFAULT_PORT));
   const hostName = flags.host ?? '127.0.0.1';
   const host = hostName.includes(':') && !hostName.startsWith('[') ? `[${hostName}]` : hostName;
-  let url: URL;
+  const path = PROBE_KIND_PATHS[chosen[0] as keyof typeof PROBE_KIND_PATHS];
+  let url: URL | undefined;
   try {
-    url = new URL(`http://${host}:${portNumber}${PATHS[chosen[0] as keyof typeof PATHS]}`);
+    url = new URL(`http://${host}:${portNumber}${path}`);
   } catch {
+    // reported below
+  }
+  // A host holding '/', '?' or '#' would parse, but as some other URL.
+  if (url === undefined || url.pathname !== path || (url.port || '80') !== String(portNumber)) {
     throw new UsageError(`--host: ${JSON.stringify(hostName)} is not a valid host name or address`);
   }
-  if (url.pathname !== PATHS[chosen[0] as keyof typeof PATHS]) throw new UsageError(`--host: ${JSON.stringify(hostName)} is not a valid host name or address`);
   return { url, deputyEndpoint: true, ...common };
 }
 
