@@ -21,13 +21,14 @@ const jobTimeoutMs = Number(process.env.JOB_TIMEOUT_MS ?? 60_000);
 const running = new Map(); // job id → start time
 let socket;
 let stopping = false;
+let onIdle; // called when the last running job finishes
 
 const deputy = new Deputy({
   shutdownHandlerTimeoutMs: 10_000,
   shutdownHandler: async () => {
     stopping = true;
     // Finish the jobs in hand, then leave the broker.
-    while (running.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (running.size > 0) await new Promise((resolve) => (onIdle = resolve));
     socket?.end();
     log.info('consumer stopped');
   },
@@ -56,6 +57,7 @@ function consume() {
       running.delete(id);
       socket.write(`ack ${id}\n`);
       log.info({ id }, 'job done');
+      if (running.size === 0) onIdle?.();
     }, Number(ms) || 0);
   });
   socket.on('error', (error) => log.warn({ err: error.message }, 'broker connection error'));
