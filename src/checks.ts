@@ -60,8 +60,8 @@ interface Entry {
   readonly check: Check;
   readonly timeoutMs: number;
   readonly cacheMs: number;
-  /** Callbacks of the probes waiting for the run in flight, if one is. */
-  waiting: Array<(result: CheckResult) => void> | undefined;
+  /** The run in flight, if one is. */
+  running: Run | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
 }
@@ -165,7 +165,7 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
     checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, waiting: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, cached: undefined });
   }
 
   /**
@@ -174,34 +174,25 @@ export class CheckRegistry {
    * them once the last check has answered or timed out.
    */
   run(later: (results: CheckResult[]) => void): CheckResult[] | undefined {
-    const results = new Array<CheckResult>(this.#entries.length);
-    let remaining = this.#entries.length;
-    let synchronous = true;
-    for (let index = 0; index < this.#entries.length; index += 1) {
-      this.#start(this.#entries[index]!, (result) => {
-        results[index] = result;
-        remaining -= 1;
-        if (remaining === 0 && !synchronous) later(results);
-      });
-    }
-    synchronous = false;
-    return remaining === 0 ? results : undefined;
+    const collector = new Collector(this.#entries.length, later);
+    for (let index = 0; index < this.#entries.length; index += 1) this.#start(this.#entries[index]!, collector, index);
+    return collector.synchronousResults();
   }
 
   /**
-   * Delivers the entry's result to `deliver`: from the cache, from the run in flight, or from a
+   * Delivers the entry's result to `collector`: from the cache, from the run in flight, or from a
    * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
-   * port, so the costly parts are skipped where they cannot matter: the AbortController for
+   * port, so the hot path allocates little and skips what cannot matter: the AbortController for
    * checks that take no signal, the deadline for checks that answer synchronously.
    */
-  #start(entry: Entry, deliver: (result: CheckResult) => void): void {
+  #start(entry: Entry, collector: Collector, index: number): void {
     if (entry.cached !== undefined && performance.now() < entry.cached.until) {
-      deliver(entry.cached.result);
+      collector.deliver(index, entry.cached.result);
       return;
     }
     // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
-    if (entry.waiting) {
-      entry.waiting.push(deliver);
+    if (entry.running !== undefined) {
+      entry.running.wait(collector, index);
       return;
     }
     const startedMs = performance.now();
@@ -210,41 +201,88 @@ export class CheckRegistry {
     try {
       value = entry.check(controller?.signal ?? NEVER_ABORTED);
     } catch (error) {
-      deliver(this.#remember(entry, failure(entry.name, startedMs, error)));
+      collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
       return;
     }
     if (!isThenable(value)) {
-      deliver(this.#remember(entry, success(entry.name, startedMs)));
+      collector.deliver(index, remember(entry, success(entry.name, startedMs)));
       return;
     }
-    const waiting = [deliver];
-    entry.waiting = waiting;
-    let done = false;
-    const finish = (result: CheckResult): void => {
-      if (done) return;
-      done = true;
-      deadlines.delete(pending);
-      if (entry.waiting === waiting) entry.waiting = undefined;
-      this.#remember(entry, result);
-      for (const waiter of waiting) waiter(result);
-    };
-    const pending: PendingRun = {
-      deadline: startedMs + entry.timeoutMs,
-      expire: () => {
-        const error = new NotReady('timeout', `no answer within ${entry.timeoutMs} ms`);
-        controller?.abort(error);
-        finish(failure(entry.name, startedMs, error));
-      },
-    };
-    deadlines.add(pending);
+    const run = new Run(entry, startedMs, controller, collector, index);
+    entry.running = run;
+    deadlines.add(run);
     value.then(
-      () => finish(success(entry.name, startedMs)),
-      (error: unknown) => finish(failure(entry.name, startedMs, error)),
+      () => run.finish(success(entry.name, startedMs)),
+      (error: unknown) => run.finish(failure(entry.name, startedMs, error)),
     );
   }
+}
 
-  #remember(entry: Entry, result: CheckResult): CheckResult {
-    if (entry.cacheMs > 0) entry.cached = { result: { ...result, cached: true }, until: performance.now() + entry.cacheMs };
-    return result;
+/** Keeps a result for `cacheMs`, marked `cached` for the probes that reuse it. */
+function remember(entry: Entry, result: CheckResult): CheckResult {
+  if (entry.cacheMs > 0) entry.cached = { result: { ...result, cached: true }, until: performance.now() + entry.cacheMs };
+  return result;
+}
+
+/** Gathers one probe's results; hands them over at once or, once the last one is in, later. */
+class Collector {
+  readonly #results: CheckResult[];
+  #remaining: number;
+  #synchronous = true;
+  readonly #later: (results: CheckResult[]) => void;
+
+  constructor(size: number, later: (results: CheckResult[]) => void) {
+    this.#results = new Array<CheckResult>(size);
+    this.#remaining = size;
+    this.#later = later;
+  }
+
+  deliver(index: number, result: CheckResult): void {
+    this.#results[index] = result;
+    this.#remaining -= 1;
+    if (this.#remaining === 0 && !this.#synchronous) this.#later(this.#results);
+  }
+
+  /** The results if all came in synchronously; from now on the last delivery calls `later`. */
+  synchronousResults(): CheckResult[] | undefined {
+    this.#synchronous = false;
+    return this.#remaining === 0 ? this.#results : undefined;
+  }
+}
+
+/** An asynchronous check run in flight, shared by the probes that arrive meanwhile. */
+class Run implements PendingRun {
+  readonly deadline: number;
+  readonly #entry: Entry;
+  readonly #startedMs: number;
+  readonly #controller: AbortController | undefined;
+  readonly #waiting: Array<Collector | number>;
+  #done = false;
+
+  constructor(entry: Entry, startedMs: number, controller: AbortController | undefined, collector: Collector, index: number) {
+    this.deadline = startedMs + entry.timeoutMs;
+    this.#entry = entry;
+    this.#startedMs = startedMs;
+    this.#controller = controller;
+    this.#waiting = [collector, index];
+  }
+
+  wait(collector: Collector, index: number): void {
+    this.#waiting.push(collector, index);
+  }
+
+  expire(): void {
+    const error = new NotReady('timeout', `no answer within ${this.#entry.timeoutMs} ms`);
+    this.#controller?.abort(error);
+    this.finish(failure(this.#entry.name, this.#startedMs, error));
+  }
+
+  finish(result: CheckResult): void {
+    if (this.#done) return; // the check answered after its timeout
+    this.#done = true;
+    deadlines.delete(this);
+    if (this.#entry.running === this) this.#entry.running = undefined;
+    remember(this.#entry, result);
+    for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
   }
 }
