@@ -105,11 +105,16 @@ class Deadlines {
   add(run: PendingRun): void {
     this.#pending.add(run);
     if (run.deadline < this.#armedFor) this.#arm(run.deadline);
+    else this.#timer!.ref();
   }
 
-  /** Forgets a run that answered; the timer stays (at worst it wakes once to find nothing). */
+  /**
+   * Forgets a run that answered. The timer stays (at worst it wakes once to find nothing), but
+   * it no longer keeps the process alive once nothing is pending.
+   */
   delete(run: PendingRun): void {
     this.#pending.delete(run);
+    if (this.#pending.size === 0) this.#timer?.unref();
   }
 
   #arm(deadline: number): void {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import { Deputy, NotReady, withProbes, expressProbes, koaProbes } from '../src/index.js';
-import { setEnv, spawnFixture } from './helpers.js';
+import { setEnv, spawnChild, spawnFixture } from './helpers.js';
 import { deferred, get, listen, serve } from './probe-http.js';
 
 t.test('failing checks give 503 with <name> or <name>:<detail>, in registration order', async (t) => {
@@ -252,4 +252,18 @@ t.test('on the app port: Koa middleware', async (t) => {
   });
   await assertAppPort(t, await listen(t, createServer(app.callback())), deputy, ready);
   t.ok(sawProbeFinish, 'outer Koa middleware resumes after the probe answer is sent');
+});
+
+t.test('a check that answered does not keep the process alive until its timeout', { timeout: 30_000 }, async (t) => {
+  const sdk = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+  const script = `
+    import { Deputy } from ${sdk};
+    const deputy = new Deputy().addReadinessCheck('quick', async () => {}, { timeoutMs: 600000 });
+    deputy.readied();
+    const answer = await deputy.probe('ready');
+    console.error(JSON.stringify({ msg: 'probed', statusCode: answer.statusCode }));`;
+  const child = spawnChild(t, process.execPath, ['--input-type=module', '-e', script]);
+  t.equal((await child.waitForLog('probed')).statusCode, 200);
+  // Held by a 10-minute timer, the child would outlive this test's 30 s timeout.
+  t.equal((await child.exited).status, 0, 'exits by itself once the probe is answered');
 });
