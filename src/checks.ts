@@ -128,16 +128,24 @@ class Deadlines {
     this.#armedFor = Number.POSITIVE_INFINITY;
     // setTimeout may fire up to a millisecond before a fractional deadline.
     const now = performance.now() + 1;
+    const expired: PendingRun[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const run of this.#pending) {
-      if (run.deadline <= now) {
-        this.#pending.delete(run);
+      if (run.deadline <= now) expired.push(run);
+      else if (run.deadline < next) next = run.deadline;
+    }
+    for (const run of expired) this.#pending.delete(run);
+    if (next < this.#armedFor) this.#arm(next);
+    for (const run of expired) {
+      try {
         run.expire();
-      } else if (run.deadline < next) {
-        next = run.deadline;
+      } catch (error) {
+        // Surfaces as it would have, without stranding the other expired runs.
+        queueMicrotask(() => {
+          throw error;
+        });
       }
     }
-    if (next < this.#armedFor) this.#arm(next);
   }
 }
 
