@@ -41,7 +41,11 @@ t.test('redisCheck follows the server down and back up', async (t) => {
   t.same([answer.status, answer.json.status], [200, 'ready'], 'ready while redis runs');
   t.match(answer.json.checks, [{ name: 'redis', ok: true }, { name: 'redis-noqueue', ok: true }, { name: 'ioredis', ok: true }]);
 
+  // Both libraries emit 'reconnecting' once they have seen the connection drop: probing before
+  // that could catch a command written to the dying socket instead of the offline behaviour.
+  const noticed = Promise.all([nodeRedis, nodeRedisNoQueue, ioredis].map((client) => new Promise<void>((resolve) => client.once('reconnecting', () => resolve()))));
   await server.stop();
+  await noticed;
   answer = await get(port, '/readyz?verbose');
   t.equal(answer.status, 503, 'not ready once redis is stopped');
   t.same(answer.json.reasons, ['redis:timeout', 'redis-noqueue:unavailable', 'ioredis:timeout']);
