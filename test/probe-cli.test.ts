@@ -18,16 +18,19 @@ function listenTcp(server: TcpServer, port = 0): Promise<number> {
 }
 
 /** A line broker: sends jobs to whoever connects, records acks. */
-function broker(): { server: TcpServer; sockets: Set<Socket>; acks: string[]; send(line: string): void } {
+function broker(): { server: TcpServer; sockets: Set<Socket>; acks: string[]; send(line: string): void; connected: Promise<void> } {
   const sockets = new Set<Socket>();
   const acks: string[] = [];
+  let onConnection!: () => void;
+  const connected = new Promise<void>((resolve) => (onConnection = resolve));
   const server = createTcpServer((socket) => {
     sockets.add(socket);
+    onConnection();
     socket.setEncoding('utf8').on('data', (chunk: string) => acks.push(...chunk.split('\n').filter(Boolean)));
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
   });
-  return { server, sockets, acks, send: (line) => sockets.forEach((s) => s.write(`${line}\n`)) };
+  return { server, sockets, acks, send: (line) => sockets.forEach((s) => s.write(`${line}\n`)), connected };
 }
 
 t.test('a non-HTTP worker probed with deputy probe', async (t) => {
@@ -47,6 +50,7 @@ t.test('a non-HTTP worker probed with deputy probe', async (t) => {
   t.equal(listening.host, '127.0.0.1', 'the health server is bound to loopback only');
   const port = String(listening.port);
   await worker.waitForLog('broker connected');
+  await jobs.connected; // the broker's side of the connection too, before it sends
   jobs.send('job 1 0');
   await worker.waitForLog((r) => r.msg === 'job done' && r.id === '1');
   t.same(jobs.acks, ['ack 1'], 'the worker consumes');
