@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DeputyError, UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
-import { IPC_DIR_ENV } from './protocol.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
 export const EXIT_USAGE = 2;
@@ -44,6 +44,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    .enablePositionalOptions() // `deputy supervise -- cmd --flag`: options after the command are the command's
     .addHelpText(
       'after',
       `
@@ -77,7 +78,89 @@ Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
       }
     });
 
+  addSuperviseCommand(program);
   return program;
+}
+
+function parseExitStatus(value: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) > 255) throw new InvalidArgumentError('an exit status is an integer from 0 to 255');
+  return Number(value);
+}
+
+/** `deputy supervise`: the PID-1 supervisor (src/supervisor.ts). */
+function addSuperviseCommand(program: Command): void {
+  program
+    .command('supervise')
+    .description('Run a command as the container\'s init process (ENTRYPOINT): graceful termination, signal forwarding, zombie reaping.')
+    .usage('[options] [--] <command> [args...]')
+    .argument('<command>', 'the command to run (no shell; looked up in PATH)')
+    .argument('[args...]', 'its arguments')
+    .passThroughOptions()
+    .addOption(
+      new Option('--timeout <duration>', 'after SIGTERM/SIGINT, SIGKILL the child\'s process group if it still runs this long')
+        .env(TIMEOUT_ENV)
+        .default(DEFAULT_TIMEOUT_MS, '25s')
+        .argParser(durationOption('--timeout')),
+    )
+    .addOption(
+      new Option('--timeout-exit-code <n>', 'exit status after the timeout killed the child (0-255)')
+        .env(TIMEOUT_EXIT_CODE_ENV)
+        .default(DEFAULT_TIMEOUT_EXIT_CODE)
+        .argParser(parseExitStatus),
+    )
+    .option('-g, --process-group', 'send forwarded signals (and the fallback SIGTERM) to the child\'s whole process group')
+    .option('-s, --subreaper', 'when not PID 1, become a child subreaper so orphaned descendants are reaped and ended too')
+    .addHelpText(
+      'after',
+      `
+Termination: on SIGTERM or SIGINT the supervisor reads $${IPC_DIR_ENV}/deputy-entrypoint.pid at
+that moment and sends "terminate" to that process's socket (the app may be a grandchild, e.g.
+npm start -> node). With no pid file, no socket or a failed send it logs a warning and sends the
+signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM is
+logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
+with no pid file targets pid 1) starts the same sequence.
+
+Signals forwarded to the child: HUP QUIT USR1 USR2 ALRM STKFLT CONT TSTP URG XCPU XFSZ VTALRM
+PROF WINCH IO PWR. Not forwarded: KILL STOP (uncatchable), CHLD (reaping), TTIN TTOU PIPE (the
+supervisor's own terminal and pipes), ILL TRAP ABRT BUS FPE SEGV SYS (crashes), real-time
+signals (Node cannot catch them). SIGUSR1 never opens the supervisor's Node inspector.
+
+When the child exits while other descendants live, they get SIGTERM, then SIGKILL once the
+timeout (counted from the start of termination, else from the child's exit) runs out; then the
+supervisor exits with the child's status. It also waits, within the same timeout, for a running
+preStop hook (deputy terminate) so that the kubelet never sees the container exit under it.
+
+As PID 1 the supervisor reaps orphaned zombies; elsewhere only with --subreaper.
+
+Exit status: the child's status; 128+N when the child died of signal N; the --timeout-exit-code
+after a timeout kill; 130 after a second SIGINT; 127 command not found; 126 not executable;
+2 for usage errors.
+
+Environment:
+  ${TIMEOUT_ENV}               default of --timeout (a duration)
+  ${TIMEOUT_EXIT_CODE_ENV}     default of --timeout-exit-code
+  ${IPC_DIR_ENV}            directory of the sockets and the entrypoint pid file (default /run)
+  DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent`,
+    )
+    .action(
+      async (
+        command: string,
+        args: string[],
+        options: { timeout: number; timeoutExitCode: number; processGroup?: boolean; subreaper?: boolean },
+      ) => {
+        const { supervise } = await import('./supervisor.js');
+        const status = await supervise({
+          command,
+          args,
+          timeoutMs: options.timeout,
+          timeoutExitCode: options.timeoutExitCode,
+          processGroup: options.processGroup ?? false,
+          subreaper: options.subreaper ?? false,
+        });
+        // Exit now: as PID 1 nothing else may keep the container alive.
+        process.exit(status);
+      },
+    );
 }
 
 /** Runs the CLI; resolves with the exit status instead of exiting, so callers decide. */

@@ -1,0 +1,302 @@
+/**
+ * `deputy supervise`: the container's init process. The termination sequence, in order:
+ * 1. spawn the command (no shell, stdio/cwd/env inherited, its own process group);
+ * 2. pass signals on; on SIGTERM or SIGINT send `terminate` to the entrypoint named by the pid file
+ *    at that moment, else the signal to the child, and start the timeout;
+ * 3. at the timeout SIGKILL the child's process group and exit with the timeout status;
+ * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
+ *    bounded by what is left of the timeout), then exit with the child's status.
+ * Orphans are reaped all along (src/reaper.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createLogger } from './log.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, readEntrypointPid } from './protocol.js';
+import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
+import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
+import type { SuperviseOptions } from './types.js';
+
+export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
+/** The command was not found. */
+export const EXIT_NOT_FOUND = 127;
+/** The command was found but could not be executed. */
+export const EXIT_NOT_EXECUTABLE = 126;
+/** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Polling period while waiting for leftover processes and preStop hooks. */
+const POLL_MS = 20;
+/** Load the terminator (unix-dgram) this long after start, off the start-up path. */
+const WARM_UP_DELAY_MS = 50;
+
+let terminatorModule: Promise<typeof import('./terminator.js')> | undefined;
+const loadTerminator = (): Promise<typeof import('./terminator.js')> => (terminatorModule ??= import('./terminator.js'));
+
+/** Runs the command under supervision; resolves with the status the supervisor should exit with. */
+export function supervise(options: SuperviseOptions): Promise<number> {
+  return new Supervision(options).run();
+}
+
+class Supervision {
+  readonly #command: string;
+  readonly #args: readonly string[];
+  readonly #timeoutMs: number;
+  readonly #timeoutExitCode: number;
+  readonly #processGroup: boolean;
+  readonly #subreaper: boolean;
+  readonly #log = createLogger('supervisor');
+  /** Children libuv waits for; the reaper leaves them alone. */
+  readonly #spawned = new Set<number>();
+  #child: ChildProcess | undefined;
+  #childPid = 0;
+  #startedAt = 0;
+  #terminatingSince: number | undefined;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  #timedOut = false;
+  /** Set by a second SIGINT: kill everything and exit with this. */
+  #forcedStatus: number | undefined;
+  #childExited = false;
+  #settled = false;
+  #reaper: Reaper | undefined;
+  #resolve: (status: number) => void = () => {};
+
+  constructor(options: SuperviseOptions) {
+    this.#command = options.command;
+    this.#args = options.args ?? [];
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#timeoutExitCode = options.timeoutExitCode ?? DEFAULT_TIMEOUT_EXIT_CODE;
+    this.#processGroup = options.processGroup ?? false;
+    this.#subreaper = options.subreaper ?? false;
+  }
+
+  run(): Promise<number> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      const pid1 = process.pid === 1;
+      if (this.#subreaper && !pid1) {
+        try {
+          becomeSubreaper();
+        } catch (error) {
+          this.#log.error({ err: error }, 'cannot become a subreaper; orphans will go to the real init');
+        }
+      }
+      // Listeners first: as PID 1 a signal without one is silently dropped.
+      for (const signal of TERMINATION_SIGNALS) process.on(signal, this.#onTerminationSignal);
+      for (const signal of FORWARDED_SIGNALS) process.on(signal, this.#onForwardedSignal);
+
+      this.#startedAt = Date.now();
+      const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      this.#child = child;
+      child.on('error', this.#onSpawnError);
+      if (child.pid === undefined) return; // 'error' follows on the next tick
+      this.#childPid = child.pid;
+      this.#spawned.add(child.pid);
+      child.on('exit', this.#onChildExit);
+
+      const reaping = pid1 || this.#subreaper;
+      if (reaping) {
+        this.#reaper = new Reaper(
+          this.#spawned,
+          (pids) => this.#log.debug({ pids, count: pids.length }, 'orphans reaped'),
+          (error) => this.#log.error({ err: error }, 'cannot reap orphans'),
+        );
+        this.#reaper.start();
+      }
+      this.#log.info(
+        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs },
+        'supervisor started',
+      );
+      setTimeout(() => void loadTerminator(), WARM_UP_DELAY_MS).unref();
+    });
+  }
+
+  readonly #onSpawnError = (error: NodeJS.ErrnoException): void => {
+    if (this.#childPid !== 0) {
+      this.#log.error({ err: error }, 'child process error');
+      return;
+    }
+    const notFound = error.code === 'ENOENT';
+    const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+    const message = notFound ? `command not found: ${this.#command}` : `cannot execute ${this.#command}: ${error.code ?? error.message}`;
+    this.#log.error({ command: this.#command, code: error.code, status }, message);
+    this.#settle(status);
+  };
+
+  readonly #onTerminationSignal = (signal: NodeJS.Signals): void => {
+    this.#log.info({ signal }, 'signal received');
+    this.beginTermination(signal);
+  };
+
+  readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
+    const to = this.#processGroup ? -this.#childPid : this.#childPid;
+    this.#log.info({ signal, forwardedTo: this.#childExited ? undefined : to }, 'signal received');
+    if (!this.#childExited) this.#signalChild(signal);
+  };
+
+  /**
+   * Starts termination: `terminate` to the pid file's process, else `signal` to the child.
+   * A second SIGINT kills at once; anything else while terminating is logged and ignored.
+   */
+  beginTermination(signal: NodeJS.Signals): void {
+    if (this.#terminatingSince !== undefined || this.#childExited) {
+      if (signal === 'SIGINT' && this.#forcedStatus === undefined) {
+        this.#log.warn({ signal }, 'second SIGINT during termination; killing the child now');
+        this.#forcedStatus = EXIT_INTERRUPTED;
+        this.#killEverything();
+        if (this.#childExited) this.#wake?.();
+        return;
+      }
+      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      return;
+    }
+    this.#terminatingSince = Date.now();
+    this.#timeoutTimer = setTimeout(this.#onTimeout, this.#timeoutMs);
+    void this.#deliver(signal);
+  }
+
+  async #deliver(signal: NodeJS.Signals): Promise<void> {
+    let target: number | undefined;
+    let reason: string;
+    try {
+      target = readEntrypointPid();
+      reason = 'no entrypoint pid file';
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    if (target !== undefined && target !== process.pid) {
+      try {
+        const { gracefulTerminate } = await loadTerminator();
+        await gracefulTerminate(target, { wait: false, timeoutMs: this.#remainingMs() });
+        this.#log.info({ via: 'socket', target }, 'terminate sent');
+        return;
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+    }
+    if (this.#childExited) return;
+    const to = this.#processGroup ? -this.#childPid : this.#childPid;
+    this.#log.warn({ reason }, `cannot send terminate; sending ${signal} to the child instead`);
+    this.#signalChild(signal);
+    this.#log.info({ via: 'signal', signal, target: to }, 'terminate sent');
+  }
+
+  readonly #onTimeout = (): void => {
+    if (this.#childExited) return;
+    this.#timedOut = true;
+    this.#log.error({ timeoutMs: this.#timeoutMs, childPid: this.#childPid }, 'timeout: killing the child process group');
+    this.#killEverything();
+  };
+
+  readonly #onChildExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    this.#childExited = true;
+    const status = exitStatus(code, signal);
+    this.#log.info({ code, signal, status, durationMs: Date.now() - this.#startedAt }, 'child exited');
+    void this.#finish(status);
+  };
+
+  async #finish(childStatus: number): Promise<void> {
+    if (this.#timeoutTimer) clearTimeout(this.#timeoutTimer);
+    if (!this.#timedOut && this.#forcedStatus === undefined) {
+      const deadline = (this.#terminatingSince ?? Date.now()) + this.#timeoutMs;
+      await this.#endLeftovers(deadline);
+      await this.#awaitPreStopHooks(deadline);
+    } else {
+      this.#killEverything();
+    }
+    this.#reaper?.sweep();
+    this.#settle(this.#forcedStatus ?? (this.#timedOut ? this.#timeoutExitCode : childStatus));
+  }
+
+  /** The main child has exited: SIGTERM the processes it left, SIGKILL those still there at `deadline`. */
+  async #endLeftovers(deadline: number): Promise<void> {
+    const signalled = new Set<number>();
+    for (;;) {
+      this.#reaper?.sweep();
+      const living = livingDescendants();
+      if (living.length === 0) {
+        if (signalled.size > 0) this.#log.info({ count: signalled.size }, 'leftover processes ended');
+        return;
+      }
+      if (this.#forcedStatus !== undefined || Date.now() >= deadline) {
+        this.#log.warn({ pids: living }, 'leftover processes still running at the timeout; killing them');
+        for (const pid of living) this.#kill(pid, 'SIGKILL');
+        return;
+      }
+      const fresh = living.filter((pid) => !signalled.has(pid));
+      if (fresh.length > 0) {
+        this.#log.info({ pids: fresh }, 'the child exited and left processes running; sending them SIGTERM');
+        for (const pid of fresh) {
+          signalled.add(pid);
+          this.#kill(pid, 'SIGTERM');
+        }
+      }
+      await this.#pause();
+    }
+  }
+
+  /** Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns: wait for it. */
+  async #awaitPreStopHooks(deadline: number): Promise<void> {
+    const { runningPreStopHooks } = await import('./prestop.js');
+    let hooks = runningPreStopHooks(process.pid);
+    if (hooks.length === 0) return;
+    this.#log.info({ hooks }, 'waiting for the preStop hook to return');
+    while (hooks.length > 0) {
+      if (this.#forcedStatus !== undefined || Date.now() >= deadline) {
+        this.#log.warn({ hooks }, 'preStop hook still running at the timeout; exiting anyway');
+        return;
+      }
+      await this.#pause();
+      hooks = runningPreStopHooks(process.pid);
+    }
+    this.#log.info('preStop hook returned');
+  }
+
+  #wake: (() => void) | undefined;
+
+  /** Sleeps one poll period, or less when a second SIGINT arrives. */
+  #pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, POLL_MS);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #remainingMs(): number {
+    return Math.max(0, (this.#terminatingSince ?? Date.now()) + this.#timeoutMs - Date.now());
+  }
+
+  #signalChild(signal: NodeJS.Signals): void {
+    this.#kill(this.#processGroup ? -this.#childPid : this.#childPid, signal);
+  }
+
+  /** SIGKILL to the child's process group, the child, and every living descendant. */
+  #killEverything(): void {
+    if (!this.#childExited) {
+      this.#kill(-this.#childPid, 'SIGKILL');
+      this.#kill(this.#childPid, 'SIGKILL');
+    }
+    for (const pid of livingDescendants()) this.#kill(pid, 'SIGKILL');
+  }
+
+  #kill(pid: number, signal: NodeJS.Signals): void {
+    if (pid === 0) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  #settle(status: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reaper?.stop();
+    this.#log.info({ status }, 'supervisor exiting');
+    this.#resolve(status);
+  }
+}
