@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DeputyError, UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from './protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
 export const EXIT_USAGE = 2;
@@ -72,7 +72,21 @@ Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
     .action(async (pid: number | undefined, options: { wait: boolean; timeout: number }) => {
       const { gracefulTerminate } = await import('./terminator.js');
       try {
-        await gracefulTerminate(pid, { wait: options.wait, timeoutMs: options.timeout });
+        const startedAt = Date.now();
+        const target = pid ?? readEntrypointPid() ?? 1;
+        if (!options.wait) {
+          await gracefulTerminate(target, { wait: false, timeoutMs: options.timeout });
+          return;
+        }
+        // The preStop marker keeps `deputy supervise` from exiting under this hook (src/prestop.ts).
+        const { awaitTarget, holdPreStopMarker } = await import('./prestop.js');
+        const marker = holdPreStopMarker(target);
+        try {
+          await gracefulTerminate(target, { wait: false, timeoutMs: options.timeout });
+          await awaitTarget(target, marker, options.timeout, startedAt);
+        } finally {
+          marker.release();
+        }
       } catch (error) {
         process.exitCode = fail('terminate', error);
       }

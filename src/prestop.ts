@@ -1,30 +1,48 @@
 /**
  * preStop cooperation. Kubernetes runs the preStop hook (`deputy terminate`) inside the container
  * but not as a child of PID 1, and records FailedPreStopHook when PID 1 exits before the hook
- * returns. So the hook leaves a marker in the IPC directory while it waits for its target, and the
- * supervisor, once its child has exited, waits while a marker's process is still alive.
+ * returns. So, while it waits, the hook holds a marker in the IPC directory naming its target:
+ * - a supervisor whose child has exited waits (within its timeout) while a marker's process lives;
+ * - a hook aimed at the supervisor itself (no pid file: target pid 1) cannot outlive it — PID 1's
+ *   exit kills the namespace — so the supervisor removes that marker when it is done, which tells
+ *   the hook to return 0, and waits for the hook to exit before exiting itself.
  */
-import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TerminateTimeoutError } from './errors.js';
 import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from './protocol.js';
 import { isZombie } from './reaper.js';
 
-/** A running `deputy terminate`: its pid and the pid it is terminating. */
+/** A running `deputy terminate`: its pid, the pid it is terminating, and its marker. */
 export interface PreStopHook {
   readonly pid: number;
   readonly target: number;
+  readonly path: string;
 }
 
+/** The marker held by this process. */
+export interface PreStopMarker {
+  /** The marker's path, or undefined when it could not be written. */
+  readonly path: string | undefined;
+  /** True once someone else (the supervisor) removed the marker: the target is done. */
+  releasedByTarget(): boolean;
+  /** Removes the marker (also run at exit). */
+  release(): void;
+}
+
+const POLL_MS = 50;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Writes this process's marker naming `target`; returns the function that removes it (also run at
- * exit). Best effort: a read-only IPC directory only costs the wait, so errors are swallowed.
+ * Writes this process's marker naming `target`. Best effort: a read-only IPC directory only costs
+ * the supervisor's wait, so errors are swallowed.
  */
-export function holdPreStopMarker(target: number, dir: string = ipcDir()): () => void {
+export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreStopMarker {
   const path = preStopMarkerPath(process.pid, dir);
   try {
     writeFileSync(path, formatPidFile(target), { mode: 0o644 });
   } catch {
-    return () => {};
+    return { path: undefined, releasedByTarget: () => false, release: () => {} };
   }
   let held = true;
   const release = (): void => {
@@ -38,15 +56,26 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): () =>
     }
   };
   process.on('exit', release);
-  return release;
+  return { path, releasedByTarget: () => held && !existsSync(path), release };
 }
 
 /**
- * The preStop hooks still running, excluding those aimed at `exceptTarget` (the supervisor itself:
- * a hook waiting for the supervisor to exit must not also make it wait). Markers of processes that
- * are gone (a hook killed with SIGKILL) are stale and ignored.
+ * Waits until `target` is gone, or until the supervisor released `marker` (it is the target and
+ * done). Polls every 50 ms; rejects with {@link TerminateTimeoutError} after `timeoutMs` from `startedAt`.
  */
-export function runningPreStopHooks(exceptTarget: number, dir: string = ipcDir()): PreStopHook[] {
+export async function awaitTarget(target: number, marker: PreStopMarker, timeoutMs: number | undefined, startedAt = Date.now()): Promise<void> {
+  const { processGone } = await import('./terminator.js');
+  while (!processGone(target) && !marker.releasedByTarget()) {
+    if (timeoutMs !== undefined && Date.now() - startedAt >= timeoutMs) throw new TerminateTimeoutError(target, timeoutMs);
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * The preStop hooks still running. Markers of processes that are gone (a hook killed with
+ * SIGKILL) are stale and ignored.
+ */
+export function runningPreStopHooks(dir: string = ipcDir()): PreStopHook[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -58,20 +87,30 @@ export function runningPreStopHooks(exceptTarget: number, dir: string = ipcDir()
     if (!name.startsWith(PRESTOP_MARKER_PREFIX)) continue;
     const pid = Number(name.slice(PRESTOP_MARKER_PREFIX.length));
     if (!Number.isInteger(pid) || pid < 1 || pid === process.pid) continue;
+    const path = join(dir, name);
     let target: number;
     try {
-      target = Number.parseInt(readFileSync(join(dir, name), 'utf8'), 10);
+      target = Number.parseInt(readFileSync(path, 'utf8'), 10);
     } catch {
       continue; // removed while we looked: that hook has returned
     }
-    if (target === exceptTarget || !isRunning(pid)) continue;
-    hooks.push({ pid, target });
+    if (!isRunning(pid)) continue;
+    hooks.push({ pid, target, path });
   }
   return hooks;
 }
 
+/** Tells a hook aimed at the caller that its target is done: removes the hook's marker. */
+export function releaseHook(hook: PreStopHook): void {
+  try {
+    unlinkSync(hook.path);
+  } catch {
+    // the hook has returned already
+  }
+}
+
 /** Alive and not a zombie. EPERM means it exists under another user: alive. */
-function isRunning(pid: number): boolean {
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {

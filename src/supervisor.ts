@@ -25,8 +25,10 @@ export const EXIT_INTERRUPTED = 130;
 
 /** Polling period while waiting for leftover processes and preStop hooks. */
 const POLL_MS = 20;
-/** Load the terminator (unix-dgram) this long after start, off the start-up path. */
+/** Bind the supervisor's socket (loading unix-dgram) this long after start, off the start-up path. */
 const WARM_UP_DELAY_MS = 50;
+/** The least time a released preStop hook gets to return before the supervisor exits. */
+const RELEASE_GRACE_MS = 1000;
 
 let terminatorModule: Promise<typeof import('./terminator.js')> | undefined;
 const loadTerminator = (): Promise<typeof import('./terminator.js')> => (terminatorModule ??= import('./terminator.js'));
@@ -58,6 +60,9 @@ class Supervision {
   #settled = false;
   #reaper: Reaper | undefined;
   #resolve: (status: number) => void = () => {};
+  #markDone: () => void = () => {};
+  /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
+  readonly #done = new Promise<void>((resolve) => (this.#markDone = resolve));
 
   constructor(options: SuperviseOptions) {
     this.#command = options.command;
@@ -105,7 +110,7 @@ class Supervision {
         { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs },
         'supervisor started',
       );
-      setTimeout(() => void loadTerminator(), WARM_UP_DELAY_MS).unref();
+      setTimeout(() => void this.#listenForTerminate(), WARM_UP_DELAY_MS).unref();
     });
   }
 
@@ -233,21 +238,52 @@ class Supervision {
     }
   }
 
-  /** Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns: wait for it. */
+  /**
+   * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Hooks aimed at
+   * the app: wait for them to return. Hooks aimed at the supervisor itself cannot outlive it:
+   * release them (they then return 0) and wait for them to exit. Both within the timeout.
+   */
   async #awaitPreStopHooks(deadline: number): Promise<void> {
-    const { runningPreStopHooks } = await import('./prestop.js');
-    let hooks = runningPreStopHooks(process.pid);
-    if (hooks.length === 0) return;
-    this.#log.info({ hooks }, 'waiting for the preStop hook to return');
-    while (hooks.length > 0) {
-      if (this.#forcedStatus !== undefined || Date.now() >= deadline) {
-        this.#log.warn({ hooks }, 'preStop hook still running at the timeout; exiting anyway');
-        return;
+    const { isRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
+    const aimedElsewhere = (): ReturnType<typeof runningPreStopHooks> => runningPreStopHooks().filter((hook) => hook.target !== process.pid);
+    let hooks = aimedElsewhere();
+    if (hooks.length > 0) {
+      this.#log.info({ hooks: hooks.map(({ pid, target }) => ({ pid, target })) }, 'waiting for the preStop hook to return');
+      while (hooks.length > 0 && this.#forcedStatus === undefined && Date.now() < deadline) {
+        await this.#pause();
+        hooks = aimedElsewhere();
       }
-      await this.#pause();
-      hooks = runningPreStopHooks(process.pid);
+      if (hooks.length > 0) this.#log.warn({ pids: hooks.map((hook) => hook.pid) }, 'preStop hook still running at the timeout; exiting anyway');
+      else this.#log.info('preStop hook returned');
     }
-    this.#log.info('preStop hook returned');
+
+    const aimedAtUs = runningPreStopHooks().filter((hook) => hook.target === process.pid);
+    if (aimedAtUs.length === 0) return;
+    for (const hook of aimedAtUs) releaseHook(hook);
+    this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
+    // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
+    const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
+    while (aimedAtUs.some((hook) => isRunning(hook.pid)) && this.#forcedStatus === undefined && Date.now() < hookDeadline) {
+      await this.#pause();
+    }
+  }
+
+  /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
+  async #listenForTerminate(): Promise<void> {
+    try {
+      const { gracefulTerminator } = await loadTerminator();
+      if (this.#settled) return;
+      gracefulTerminator(
+        () => {
+          this.#log.info('terminate received on the supervisor socket');
+          this.beginTermination('SIGTERM');
+          return this.#done;
+        },
+        { setEntrypoint: false, signals: [] },
+      );
+    } catch (error) {
+      this.#log.debug({ err: error }, 'supervisor socket not bound; deputy terminate reaches the app through its pid file only');
+    }
   }
 
   #wake: (() => void) | undefined;
@@ -297,6 +333,7 @@ class Supervision {
     this.#settled = true;
     this.#reaper?.stop();
     this.#log.info({ status }, 'supervisor exiting');
+    this.#markDone();
     this.#resolve(status);
   }
 }
