@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DeputyError, UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { exitStatusValue } from './supervise-args.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from './protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
@@ -97,8 +98,9 @@ Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
 }
 
 function parseExitStatus(value: string): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) > 255) throw new InvalidArgumentError('an exit status is an integer from 0 to 255');
-  return Number(value);
+  const status = exitStatusValue(value);
+  if (status === undefined) throw new InvalidArgumentError('an exit status is an integer from 0 to 255');
+  return status;
 }
 
 /** `deputy supervise`: the PID-1 supervisor (src/supervisor.ts). */

@@ -4,29 +4,14 @@
  */
 import { writeSync } from 'node:fs';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { LEVELS, prettyLine } from './pretty.js';
 
 export type { Logger } from 'pino';
 
 /** Environment variable for the log level: trace, debug, info (default), warn, error, fatal, silent. */
 export const LOG_LEVEL_ENV = 'DEPUTY_LOG_LEVEL';
 
-const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
-
-/** Turns one JSON record into `HH:MM:SS.mmm LEVEL msg key=value …` for people at a terminal. */
-export function prettyLine(json: string): string {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    return json;
-  }
-  const { time, level, msg, pid, ...fields } = record;
-  const clock = typeof time === 'string' ? time.slice(11, 23) : '';
-  const rest = Object.entries(fields)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join(' ');
-  return `${clock} ${String(level).toUpperCase().padEnd(5)} [${String(pid)}] ${String(msg ?? '')}${rest ? ` ${rest}` : ''}\n`;
-}
+export { prettyLine } from './pretty.js';
 
 function destination(): DestinationStream {
   if (process.stderr.isTTY) {

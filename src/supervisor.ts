@@ -9,7 +9,7 @@
  * Orphans are reaped all along (src/reaper.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createLogger } from './log.js';
+import { createLineLogger } from './line-log.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, readEntrypointPid } from './protocol.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
@@ -45,7 +45,7 @@ class Supervision {
   readonly #timeoutExitCode: number;
   readonly #processGroup: boolean;
   readonly #subreaper: boolean;
-  readonly #log = createLogger('supervisor');
+  readonly #log = createLineLogger('supervisor');
   /** Children libuv waits for; the reaper leaves them alone. */
   readonly #spawned = new Set<number>();
   #child: ChildProcess | undefined;

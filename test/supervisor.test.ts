@@ -385,3 +385,20 @@ async function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Pr
     if (exited && !child.stdout.includes(line)) throw new Error(`exited before stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
   }
 }
+
+t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape', async (t) => {
+  const script = `
+    import { createLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'log.js'))};
+    import { createLineLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'line-log.js'))};
+    const error = Object.assign(new Error('boom'), { code: 'EBOOM' });
+    createLogger('supervisor').warn({ n: 1, err: error }, 'same');
+    createLineLogger('supervisor').warn({ n: 1, err: error }, 'same');
+    createLineLogger('supervisor').debug('filtered at info');`;
+  const child = spawnChild(t, NODE, ['--input-type=module', '-e', script], { DEPUTY_LOG_LEVEL: 'info' });
+  t.equal((await child.exited).status, 0);
+  t.equal(child.logs.length, 2, 'debug is filtered at info');
+  const [fromPino, fromLine] = child.logs.map(({ time, ...rest }) => ({ ...rest, time: typeof time }));
+  t.same(Object.keys(fromLine!), Object.keys(fromPino!), 'same keys in the same order');
+  const pick = (record: LogRecord | undefined) => ({ ...record, err: { ...(record?.err as object), stack: undefined } });
+  t.same(pick(fromLine), pick(fromPino), 'same values');
+});
