@@ -71,6 +71,26 @@ export async function awaitTarget(target: number, marker: PreStopMarker, timeout
   }
 }
 
+/** The pid in a marker's file name `deputy-prestop.<pid>`, or undefined for any other name. */
+export function markerPid(name: string): number | undefined {
+  if (!name.startsWith(PRESTOP_MARKER_PREFIX)) return undefined;
+  const text = name.slice(PRESTOP_MARKER_PREFIX.length);
+  const pid = Number(text);
+  return /^[0-9]{1,7}$/.test(text) && pid >= 1 ? pid : undefined;
+}
+
+/** The hook of the marker `name`, or undefined when it is not a marker or is already gone. */
+export function readMarker(name: string, dir: string = ipcDir()): PreStopHook | undefined {
+  const pid = markerPid(name);
+  if (pid === undefined || pid === process.pid) return undefined;
+  const path = join(dir, name);
+  try {
+    return { pid, target: Number.parseInt(readFileSync(path, 'utf8'), 10), path };
+  } catch {
+    return undefined; // removed while we looked: that hook is returning
+  }
+}
+
 /**
  * The preStop hooks still running. Markers of processes that are gone (a hook killed with
  * SIGKILL) are stale and ignored.
@@ -84,18 +104,8 @@ export function runningPreStopHooks(dir: string = ipcDir()): PreStopHook[] {
   }
   const hooks: PreStopHook[] = [];
   for (const name of names) {
-    if (!name.startsWith(PRESTOP_MARKER_PREFIX)) continue;
-    const pid = Number(name.slice(PRESTOP_MARKER_PREFIX.length));
-    if (!Number.isInteger(pid) || pid < 1 || pid === process.pid) continue;
-    const path = join(dir, name);
-    let target: number;
-    try {
-      target = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    } catch {
-      continue; // removed while we looked: that hook has returned
-    }
-    if (!isRunning(pid)) continue;
-    hooks.push({ pid, target, path });
+    const hook = readMarker(name, dir);
+    if (hook && isRunning(hook.pid)) hooks.push(hook);
   }
   return hooks;
 }

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createLineLogger } from './line-log.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, readEntrypointPid } from './protocol.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
 import type { SuperviseOptions } from './types.js';
@@ -59,6 +59,8 @@ class Supervision {
   #childExited = false;
   #settled = false;
   #reaper: Reaper | undefined;
+  /** preStop hooks seen while running: pid → the pid each one terminates. */
+  readonly #hooks = new Map<number, number>();
   #resolve: (status: number) => void = () => {};
   #markDone: () => void = () => {};
   /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
@@ -110,7 +112,10 @@ class Supervision {
         { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs },
         'supervisor started',
       );
-      setTimeout(() => void this.#listenForTerminate(), WARM_UP_DELAY_MS).unref();
+      setTimeout(() => {
+        void this.#listenForTerminate();
+        void this.#watchPreStopHooks();
+      }, WARM_UP_DELAY_MS).unref();
     });
   }
 
@@ -240,20 +245,28 @@ class Supervision {
 
   /**
    * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Hooks aimed at
-   * the app: wait for them to return. Hooks aimed at the supervisor itself cannot outlive it:
-   * release them (they then return 0) and wait for them to exit. Both within the timeout.
+   * the app: wait until their processes have exited — not merely removed their markers, which
+   * they do just before exiting. Hooks aimed at the supervisor itself cannot outlive it: release
+   * them (they then return 0) and wait for them to exit. All within the timeout.
    */
   async #awaitPreStopHooks(deadline: number): Promise<void> {
     const { isRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
-    const aimedElsewhere = (): ReturnType<typeof runningPreStopHooks> => runningPreStopHooks().filter((hook) => hook.target !== process.pid);
-    let hooks = aimedElsewhere();
-    if (hooks.length > 0) {
-      this.#log.info({ hooks: hooks.map(({ pid, target }) => ({ pid, target })) }, 'waiting for the preStop hook to return');
-      while (hooks.length > 0 && this.#forcedStatus === undefined && Date.now() < deadline) {
+    const refresh = (): void => {
+      for (const hook of runningPreStopHooks()) this.#hooks.set(hook.pid, hook.target);
+    };
+    const running = (aimedAtUs: boolean): number[] =>
+      [...this.#hooks].filter(([pid, target]) => (target === process.pid) === aimedAtUs && isRunning(pid)).map(([pid]) => pid);
+
+    refresh();
+    let waiting = running(false);
+    if (waiting.length > 0) {
+      this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
+      while (waiting.length > 0 && this.#forcedStatus === undefined && Date.now() < deadline) {
         await this.#pause();
-        hooks = aimedElsewhere();
+        refresh();
+        waiting = running(false);
       }
-      if (hooks.length > 0) this.#log.warn({ pids: hooks.map((hook) => hook.pid) }, 'preStop hook still running at the timeout; exiting anyway');
+      if (waiting.length > 0) this.#log.warn({ pids: waiting }, 'preStop hook still running at the timeout; exiting anyway');
       else this.#log.info('preStop hook returned');
     }
 
@@ -265,6 +278,25 @@ class Supervision {
     const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
     while (aimedAtUs.some((hook) => isRunning(hook.pid)) && this.#forcedStatus === undefined && Date.now() < hookDeadline) {
       await this.#pause();
+    }
+  }
+
+  /**
+   * Notes every preStop hook that starts while the supervisor runs, so that one that has already
+   * removed its marker but not yet exited is still waited for.
+   */
+  async #watchPreStopHooks(): Promise<void> {
+    const [{ watch }, { readMarker }] = await Promise.all([import('node:fs'), import('./prestop.js')]);
+    try {
+      const watcher = watch(ipcDir(), (_event, name) => {
+        if (typeof name !== 'string') return;
+        const hook = readMarker(name);
+        if (hook && !this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook.target);
+      });
+      watcher.on('error', () => watcher.close());
+      watcher.unref();
+    } catch (error) {
+      this.#log.debug({ err: error }, 'cannot watch the IPC directory for preStop hooks');
     }
   }
 
