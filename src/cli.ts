@@ -68,7 +68,10 @@ Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
       'after',
       `
 Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
-1 when it could not be terminated (one line on stderr says why); 2 for usage errors.`,
+1 when it could not be terminated (one line on stderr says why); 2 for usage errors.
+
+While it waits it holds $${IPC_DIR_ENV}/deputy-prestop.<its pid>, so that deputy supervise
+does not exit (ending the container) before this preStop hook returns.`,
     )
     .action(async (pid: number | undefined, options: { wait: boolean; timeout: number }) => {
       const { gracefulTerminate } = await import('./terminator.js');
@@ -153,8 +156,8 @@ after a timeout kill; 130 after a second SIGINT; 127 command not found; 126 not 
 2 for usage errors.
 
 Environment:
-  ${TIMEOUT_ENV}               default of --timeout (a duration)
-  ${TIMEOUT_EXIT_CODE_ENV}     default of --timeout-exit-code
+  ${TIMEOUT_ENV}            default of --timeout (a duration: 500ms, 5s, 1m or milliseconds)
+  ${TIMEOUT_EXIT_CODE_ENV}  default of --timeout-exit-code
   ${IPC_DIR_ENV}            directory of the sockets and the entrypoint pid file (default /run)
   DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent`,
     )
