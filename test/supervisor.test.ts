@@ -7,9 +7,11 @@ import { constants } from 'node:os';
 import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseSuperviseArgs } from '../src/supervise-args.js';
 import { DEPUTY_BIN, FIXTURES, logIndex, runDeputy, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
-const UNSHARE = ['--pid', '--fork', '--mount-proc'];
+// --kill-child: should a test end before it found PID 1, killing unshare (by pid) ends the namespace.
+const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
 const NODE = process.execPath;
 
 function pid1Unavailable(): string | undefined {
@@ -401,4 +403,35 @@ t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape
   t.same(Object.keys(fromLine!), Object.keys(fromPino!), 'same keys in the same order');
   const pick = (record: LogRecord | undefined) => ({ ...record, err: { ...(record?.err as object), stack: undefined } });
   t.same(pick(fromLine), pick(fromPino), 'same values');
+});
+
+t.test('the commander-free fast path parses plain arguments and leaves everything else to commander', async (t) => {
+  const base = { timeoutMs: 25_000, timeoutExitCode: 137, processGroup: false, subreaper: false };
+  t.same(parseSuperviseArgs(['node', 'app.js', '--port', '3'], {}), { ...base, command: 'node', args: ['app.js', '--port', '3'] });
+  t.same(parseSuperviseArgs(['--timeout', '5s', '--timeout-exit-code=3', '-g', '--subreaper', '--', 'x', '--timeout'], {}), {
+    ...base,
+    timeoutMs: 5000,
+    timeoutExitCode: 3,
+    processGroup: true,
+    subreaper: true,
+    command: 'x',
+    args: ['--timeout'],
+  });
+  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
+  t.same(parseSuperviseArgs(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
+  const deferred: Array<[string[], NodeJS.ProcessEnv]> = [
+    [['--help'], {}],
+    [['-h', 'x'], {}],
+    [[], {}],
+    [['--'], {}],
+    [['--timeout'], {}],
+    [['--timeout', 'soon', 'x'], {}],
+    [['--timeout-exit-code', '256', 'x'], {}],
+    [['-gs', 'x'], {}],
+    [['--process-group=yes', 'x'], {}],
+    [['--bogus', 'x'], {}],
+    [['x'], { DEPUTY_TIMEOUT: '' }],
+    [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }],
+  ];
+  for (const [argv, env] of deferred) t.equal(parseSuperviseArgs(argv, env), undefined, `${JSON.stringify(argv)} ${JSON.stringify(env)} → commander`);
 });
