@@ -145,8 +145,8 @@ supervisor's own terminal and pipes), ILL TRAP ABRT BUS FPE SEGV SYS (crashes), 
 signals (Node cannot catch them). SIGUSR1 never opens the supervisor's Node inspector.
 
 When the child exits while other descendants live, they get SIGTERM, then SIGKILL once the
-timeout (counted from the start of termination, else from the child's exit) runs out; then the
-supervisor exits with the child's status. It also waits, within the same timeout, for a running
+timeout (counted from the start of termination, else from the child's exit) runs out, or at
+once on SIGINT; then the supervisor exits with the child's status. It also waits, within the same timeout, for a running
 preStop hook (deputy terminate) so that the kubelet never sees the container exit under it.
 
 As PID 1 the supervisor reaps orphaned zombies; elsewhere only with --subreaper.

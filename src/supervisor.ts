@@ -56,6 +56,8 @@ class Supervision {
   #timedOut = false;
   /** Set by a second SIGINT: kill everything and exit with this. */
   #forcedStatus: number | undefined;
+  /** Stop waiting for leftovers and preStop hooks (set by SIGINT). */
+  #hurry = false;
   #childExited = false;
   #settled = false;
   #reaper: Reaper | undefined;
@@ -144,15 +146,27 @@ class Supervision {
 
   /**
    * Starts termination: `terminate` to the pid file's process, else `signal` to the child.
-   * A second SIGINT kills at once; anything else while terminating is logged and ignored.
+   * A second SIGINT kills at once (exit 130); a SIGINT once the child has exited kills what it
+   * left at once (its status stands); anything else while terminating is logged and ignored.
    */
   beginTermination(signal: NodeJS.Signals): void {
-    if (this.#terminatingSince !== undefined || this.#childExited) {
+    if (this.#childExited) {
+      if (signal === 'SIGINT' && !this.#hurry) {
+        this.#log.warn({ signal }, 'SIGINT after the child exited; killing what it left now');
+        this.#hurry = true;
+        this.#killEverything();
+        this.#wake?.();
+        return;
+      }
+      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      return;
+    }
+    if (this.#terminatingSince !== undefined) {
       if (signal === 'SIGINT' && this.#forcedStatus === undefined) {
         this.#log.warn({ signal }, 'second SIGINT during termination; killing the child now');
         this.#forcedStatus = EXIT_INTERRUPTED;
+        this.#hurry = true;
         this.#killEverything();
-        if (this.#childExited) this.#wake?.();
         return;
       }
       this.#log.info({ signal }, 'termination already under way; signal ignored');
@@ -172,7 +186,8 @@ class Supervision {
     } catch (error) {
       reason = (error as Error).message;
     }
-    if (target !== undefined && target !== process.pid) {
+    if (target === process.pid) reason = 'the entrypoint pid file names the supervisor itself';
+    else if (target !== undefined) {
       try {
         const { gracefulTerminate } = await loadTerminator();
         await gracefulTerminate(target, { wait: false, timeoutMs: this.#remainingMs() });
@@ -226,7 +241,7 @@ class Supervision {
         if (signalled.size > 0) this.#log.info({ count: signalled.size }, 'leftover processes ended');
         return;
       }
-      if (this.#forcedStatus !== undefined || Date.now() >= deadline) {
+      if (this.#hurry || Date.now() >= deadline) {
         this.#log.warn({ pids: living }, 'leftover processes still running at the timeout; killing them');
         for (const pid of living) this.#kill(pid, 'SIGKILL');
         return;
@@ -261,7 +276,7 @@ class Supervision {
     let waiting = running(false);
     if (waiting.length > 0) {
       this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
-      while (waiting.length > 0 && this.#forcedStatus === undefined && Date.now() < deadline) {
+      while (waiting.length > 0 && !this.#hurry && Date.now() < deadline) {
         await this.#pause();
         refresh();
         waiting = running(false);
@@ -276,7 +291,7 @@ class Supervision {
     this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
     // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
     const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
-    while (aimedAtUs.some((hook) => isRunning(hook.pid)) && this.#forcedStatus === undefined && Date.now() < hookDeadline) {
+    while (aimedAtUs.some((hook) => isRunning(hook.pid)) && !this.#hurry && Date.now() < hookDeadline) {
       await this.#pause();
     }
   }

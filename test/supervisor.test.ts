@@ -223,10 +223,25 @@ t.test('the main child exits while a grandchild lives: SIGTERM it, then exit wit
   t.ok(logIndex(supervised.logs, 'leftover processes ended') < logIndex(supervised.logs, 'supervisor exiting'));
 });
 
+/** A child that leaves a process ignoring SIGTERM, then exits with $1 after a line on stdin. */
+const LEFTOVER_IGNORING_TERM = `(trap '' TERM; echo 'leftover ready'; exec sleep 1000) & read -r _line; exit "$1"`;
+
 t.test('a leftover that ignores SIGTERM is killed when the timeout runs out', { skip }, async (t) => {
-  const supervised = await supervise(t, ['--timeout', '300ms', '--', 'sh', '-c', "(trap '' TERM; exec sleep 1000) & exit 4"]);
+  const supervised = await supervise(t, ['--timeout', '300ms', '--', 'sh', '-c', LEFTOVER_IGNORING_TERM, 'sh', '4']);
+  await waitForStdout(supervised, 'leftover ready');
+  supervised.send('exit');
   t.equal((await supervised.exited).status, 4, 'still the main child\'s status');
   t.ok(supervised.logs.find(msgIs('leftover processes still running at the timeout; killing them')));
+});
+
+t.test('a SIGINT while leftovers are being ended kills them at once; the child\'s status stands', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', 'sh', '-c', LEFTOVER_IGNORING_TERM, 'sh', '6']);
+  await waitForStdout(supervised, 'leftover ready');
+  supervised.send('exit');
+  await supervised.waitForLog('the child exited and left processes running; sending them SIGTERM');
+  supervised.kill('SIGINT');
+  t.equal((await supervised.exited).status, 6, 'not 130: the child had exited by itself');
+  t.ok(supervised.logs.find(msgIs('SIGINT after the child exited; killing what it left now')));
 });
 
 t.test('exec failures: 127 not found, 126 not executable, naming the command', { skip }, async (t) => {
