@@ -321,16 +321,17 @@ log info "started $command_name" "child=$child" "command=$command_name"
 [[ -z $pending_signal ]] || on_terminate "$pending_signal"
 
 # A trapped signal interrupts `wait`; wait again while the child lives. bash remembers the
-# status of a reaped child, so the last `wait` returns it.
+# status of a reaped child, so the last `wait` returns it. Its stderr is silenced because bash
+# would print "Killed"-style job notices there (traps run after it returns, logging normally).
 while kill -0 "$child" 2>/dev/null; do
-  wait "$child"
+  wait "$child" 2>/dev/null
 done
-wait "$child"
+wait "$child" 2>/dev/null
 status=$?
 
 if [[ -n $timer ]]; then
   kill -s TERM -- "-$timer" 2>/dev/null
-  if wait "$timer"; then
+  if wait "$timer" 2>/dev/null; then
     log error "the child was still running ${timeout_ms} ms after termination began; killed its process group" "child=$child" "timeoutMs=$timeout_ms" "exitCode=$timeout_exit_code"
     exit "$timeout_exit_code"
   fi
