@@ -14,3 +14,4 @@ export * from './errors.js';
 export { parseDuration } from './duration.js';
 export { LOG_LEVEL_ENV, createLogger, type Logger } from './log.js';
 export type * from './types.js';
+export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './shim.js';
