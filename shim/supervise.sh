@@ -269,10 +269,11 @@ request_termination() {
 }
 
 # The grace period: a subshell in its own process group that SIGKILLs the child's group and
-# exits 0 when it runs out. It is killed (and exits non-zero) when the child exits first.
+# exits 0 when it runs out. It is killed (and exits non-zero) when the child exits first; once it
+# has begun the kill it ignores that SIGTERM, so its status always tells whether it fired.
 start_timer() {
   set -m
-  (sleep "$timeout_seconds" && kill -s KILL -- "-$child" 2>/dev/null) &
+  (sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
   timer=$!
   set +m
   log debug "grace period started" "timeoutMs=$timeout_ms"
