@@ -216,17 +216,17 @@ send_terminate() {
   if find_in_path socat; then
     sender=socat
     # socat splits addresses at ':' and ','; a relative name from inside the directory has neither.
-    send_output=$(cd -- "$ipc_dir" 2>&1 && timeout 5 socat -u STDIN "UNIX-SENDTO:./${socket##*/}" 2>&1 <<<terminate)
+    send_output=$(cd -- "$ipc_dir" 2>&1 && exec timeout 5 socat -u STDIN "UNIX-SENDTO:./${socket##*/}" 2>&1 <<<terminate)
   elif find_in_path nc; then
     sender=nc
-    send_output=$(timeout 5 nc -U -u -q0 "$socket" 2>&1 <<<terminate)
+    send_output=$(exec timeout 5 nc -U -u -q0 "$socket" 2>&1 <<<terminate)
   elif find_in_path node && deputy_cli; then
     sender=node
     cli=$REPLY
     if [[ $cli == *.js ]]; then
-      send_output=$(DEPUTY_IPC_DIR=$ipc_dir timeout 10 node "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
+      send_output=$(DEPUTY_IPC_DIR=$ipc_dir exec timeout 10 node "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
     else
-      send_output=$(DEPUTY_IPC_DIR=$ipc_dir timeout 10 "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
+      send_output=$(DEPUTY_IPC_DIR=$ipc_dir exec timeout 10 "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
     fi
   else
     sender=none
