@@ -137,6 +137,19 @@ t.test('not PID 1: the grace period kills the child’s whole process group', as
   t.ok(processGone(grandchild), 'the grandchild is gone too');
 });
 
+t.test('a malformed pid file: warn and signal the child', async (t) => {
+  const dir = tempIpcDir(t);
+  writeFileSync(join(dir, 'deputy-entrypoint.pid'), 'not a pid\n');
+  const shim = spawnChild(t, SUPERVISE, [node, join(FIXTURES, 'signals-app.js')], { DEPUTY_IPC_DIR: dir, ON_TERM: 'exit:8' });
+  await shim.waitForLog('ready');
+  process.kill(shim.pid, 'SIGTERM');
+  t.equal((await shim.exited).status, 8);
+  const warning = shim.logs.find((r) => r.component === 'supervise.sh' && r.level === 'warn');
+  t.match(String(warning?.msg), /is malformed; it must hold a decimal pid/);
+  t.equal(warning?.content, 'not a pid');
+  t.ok(shim.logs.some((r) => r.msg === 'got SIGTERM'));
+});
+
 t.test('a second SIGTERM during termination goes to the child as a signal', async (t) => {
   const dir = tempIpcDir(t);
   const shim = spawnChild(t, SUPERVISE, [node, join(FIXTURES, 'terminator-app.js')], { DEPUTY_IPC_DIR: dir, HOLD_CALLBACK: '1', EXIT_CODE: '0', SIGNALS: '' });
