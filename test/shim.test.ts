@@ -49,18 +49,24 @@ function runShim(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
 t.test('every sender path delivers terminate', async (t) => {
   // The shim itself needs bash, sleep and timeout; the rest decides the sender.
   const base = ['bash', 'sleep', 'timeout'];
+  // An installed copy (as in an image) cannot find the package next to itself: DEPUTY_CLI names it.
+  const installedDir = join(tempIpcDir(t, 'deputy-installed-'), 'bin');
+  installSuperviseShim(installedDir);
+  const installed = join(installedDir, 'supervise.sh');
   const cases = [
-    { sender: 'socat', commands: [...base, 'socat', 'nc', 'node'], via: 'socket' },
-    { sender: 'nc', commands: [...base, 'nc', 'node'], via: 'socket' },
-    { sender: 'node', commands: [...base, 'node'], via: 'socket' },
-    { sender: 'none', commands: base, via: 'SIGTERM' },
+    { name: 'socat', sender: 'socat', commands: [...base, 'socat', 'nc', 'node'], via: 'socket' },
+    { name: 'nc', sender: 'nc', commands: [...base, 'nc', 'node'], via: 'socket' },
+    { name: 'node, the package next to the script', sender: 'node', commands: [...base, 'node'], via: 'socket' },
+    { name: 'node, DEPUTY_CLI', sender: 'node', commands: [...base, 'node'], via: 'socket', script: installed, env: { DEPUTY_CLI: join(ROOT, 'bin', 'deputy.js') } },
+    { name: 'node, but no deputy CLI to be found', sender: 'none', commands: [...base, 'node'], via: 'SIGTERM', script: installed },
+    { name: 'none', sender: 'none', commands: base, via: 'SIGTERM' },
   ];
-  for (const { sender, commands, via } of cases) {
-    t.test(sender, async (t) => {
+  for (const { name, sender, commands, via, script = SUPERVISE, env = {} } of cases) {
+    t.test(name, async (t) => {
       const path = pathWith(t, commands);
       if (path === undefined) return missing(t, `one of ${commands.join(', ')} is not installed`);
       const dir = tempIpcDir(t);
-      const shim = spawnChild(t, SUPERVISE, [node, join(FIXTURES, 'terminator-app.js')], { DEPUTY_IPC_DIR: dir, EXIT_CODE: '0', PATH: path });
+      const shim = spawnChild(t, script, [node, join(FIXTURES, 'terminator-app.js')], { DEPUTY_IPC_DIR: dir, EXIT_CODE: '0', PATH: path, ...env });
       await shim.waitForLog('registered');
       process.kill(shim.pid, 'SIGTERM');
       t.equal((await shim.exited).status, 0);
