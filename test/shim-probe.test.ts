@@ -1,5 +1,5 @@
 // shim/probe.sh against a real Deputy health server, and against servers that misbehave.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ function probe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ 
   });
 }
 
-async function listen(t: Parameters<Parameters<typeof t.test>[1]>[0], onConnection: (socket: Socket) => void): Promise<number> {
+async function listen(t: Test, onConnection: (socket: Socket) => void): Promise<number> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
