@@ -96,6 +96,32 @@ does not exit (ending the container) before this preStop hook returns.`,
       }
     });
 
+  program
+    .command('install-shim')
+    .description('Install the bash entrypoint shim supervise.sh and the exec probe probe.sh into <dir>.')
+    .argument('<dir>', 'destination directory, e.g. /usr/local/bin (created if missing)')
+    .option('--force', 'replace a file at the destination that differs from the shipped script')
+    .addHelpText(
+      'after',
+      `
+Dockerfile:
+  RUN npx deputy install-shim /usr/local/bin
+  ENTRYPOINT ["/usr/local/bin/supervise.sh"]
+
+Exit status: 0 once both scripts are in place (an identical file is left as it is);
+1 when a different file is there without --force, or the directory is not writable; 2 for usage errors.`,
+    )
+    .action(async (dir: string, options: { force?: boolean }) => {
+      const { installSuperviseShim } = await import('./shim.js');
+      try {
+        for (const { path, action } of installSuperviseShim(dir, { force: options.force === true })) {
+          process.stdout.write(`${action} ${path}\n`);
+        }
+      } catch (error) {
+        process.exitCode = fail('install-shim', error);
+      }
+    });
+
   addSuperviseCommand(program);
   return program;
 }

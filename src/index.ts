@@ -15,3 +15,4 @@ export { parseDuration } from './duration.js';
 export { LOG_LEVEL_ENV, createLogger, type Logger } from './log.js';
 export type * from './types.js';
 export { supervise } from './supervisor.js';
+export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './shim.js';
