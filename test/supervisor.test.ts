@@ -325,6 +325,28 @@ t.test('--timeout with the default status 137: a graceless child that ignores SI
   t.ok(supervised.logs.find(msgIs('terminate sent', { via: 'signal' })));
 });
 
+t.test('the timeout kills the child\'s whole process group, grandchildren included (not PID 1)', { skip }, async (t) => {
+  // Not PID 1, so nothing but the supervisor's kill can end the grandchild.
+  const supervised = await supervise(t, ['--timeout', '300ms', '--', NODE, fixture('signal-app.js')], {
+    pid1: false,
+    env: { SIGNALS: 'SIGTERM', SPAWN_CHILD: '1' },
+  });
+  const grandchild = await supervised.waitForLog(msgIs('ready', { role: 'grandchild' }));
+  const grandchildPid = grandchild.pid as number;
+  t.teardown(() => {
+    try {
+      process.kill(grandchildPid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog(msgIs('got signal', { signal: 'SIGTERM', role: 'child' }));
+  t.equal((await supervised.exited).status, 137);
+  const state = stateOf(grandchildPid);
+  t.ok(state === undefined || state === 'Z', `the grandchild is gone too (state ${String(state)})`);
+});
+
 t.test('an app behind an intermediate shell is found through the pid file', { skip }, async (t) => {
   const supervised = await supervise(t, ['--', 'sh', '-c', `"${NODE}" "${fixture('terminator-app.js')}"; echo "app exited $?"; exit 7`], {
     env: { EXIT_CODE: '0' },
