@@ -3,8 +3,15 @@
  * When stderr is a terminal the same records are printed as readable lines instead.
  */
 import { writeSync } from 'node:fs';
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, DestinationStream } from 'pino';
+import type { LineLogger } from './line-log.js';
 import { LEVELS, prettyLine } from './pretty.js';
+
+// pino is loaded when the first logger is created, not when this module is imported: importing
+// the terminator (as `deputy terminate` and `deputy supervise` do) must not cost pino's ≈ 12 ms.
+let pinoModule: typeof import('pino') | undefined;
+const loadPino = (): typeof import('pino') => (pinoModule ??= createRequire(import.meta.url)('pino') as typeof import('pino'));
 
 export type { Logger } from 'pino';
 
@@ -18,12 +25,13 @@ function destination(): DestinationStream {
     return { write: (line: string) => void writeSync(2, prettyLine(line)) };
   }
   // Synchronous so that a record written just before process.exit() is never lost.
-  return pino.destination({ fd: 2, sync: true });
+  return loadPino().pino.destination({ fd: 2, sync: true });
 }
 
 /** Creates a logger; `component` tags records from the supervisor, CLI, etc. */
 export function createLogger(component?: string, level = process.env[LOG_LEVEL_ENV]): Logger {
   const chosen = level && LEVELS.has(level) ? level : 'info';
+  const { pino } = loadPino();
   const logger = pino(
     {
       level: chosen,
@@ -45,4 +53,19 @@ let shared: Logger | undefined;
 export function sdkLogger(): Logger {
   shared ??= createLogger('deputy');
   return shared;
+}
+
+let routed: LineLogger | undefined;
+
+/**
+ * Routes the terminator's own records to `log` (undefined: back to {@link sdkLogger}). The
+ * supervisor does, so that binding its socket never loads pino.
+ */
+export function routeSdkLog(log: LineLogger | undefined): void {
+  routed = log;
+}
+
+/** The logger the SDK's modules write their own records with: the routed one, else {@link sdkLogger}. */
+export function sdkLog(): LineLogger {
+  return routed ?? sdkLogger();
 }

@@ -318,8 +318,9 @@ class Supervision {
   /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
   async #listenForTerminate(): Promise<void> {
     try {
-      const { gracefulTerminator } = await loadTerminator();
+      const [{ gracefulTerminator }, { routeSdkLog }] = await Promise.all([loadTerminator(), import('./log.js')]);
       if (this.#settled) return;
+      routeSdkLog(this.#log); // the terminator's records in the supervisor's format, without pino
       gracefulTerminator(
         () => {
           this.#log.info('terminate received on the supervisor socket');

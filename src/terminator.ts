@@ -17,7 +17,7 @@ import {
   TerminateTimeoutError,
   DeputyError,
 } from './errors.js';
-import { sdkLogger } from './log.js';
+import { sdkLog } from './log.js';
 import {
   SOCKET_PATH_MAX_BYTES,
   TERMINATE_MESSAGE,
@@ -81,7 +81,7 @@ function clearStaleSocket(path: string): void {
   }
   if (stats.isSocket()) {
     unlinkSync(path);
-    sdkLogger().info({ path }, 'removed stale socket left by an earlier process');
+    sdkLog().info({ path }, 'removed stale socket left by an earlier process');
     return;
   }
   const what = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a directory' : stats.isFile() ? 'a regular file' : 'a special file';
@@ -123,7 +123,7 @@ export function gracefulTerminator(
   checkIpcDir(dir);
   clearStaleSocket(path);
 
-  const log = sdkLogger();
+  const log = sdkLog();
   let running: Promise<void> | undefined;
 
   const run = (via: string): Promise<void> => {
