@@ -82,16 +82,20 @@ async function supervise(t: Test, args: readonly string[], options: SuperviseOpt
       ? spawnChild(t, command[0]!, command.slice(1), env)
       : spawnChild(t, '/bin/sh', ['-c', 'cd "$0" && exec "$@"', cwd, ...command], env);
   await child.waitForLog('supervisor started');
-  const supervisorPid = pid1 ? childrenOf(child.pid)[0]! : child.pid;
-  t.ok(supervisorPid, 'found the supervisor process');
+  // It has logged its start, so it ran; not finding it under unshare means it has already exited.
+  const supervisorPid = pid1 ? (childrenOf(child.pid)[0] ?? 0) : child.pid;
   t.teardown(() => {
     try {
-      process.kill(supervisorPid, 'SIGKILL'); // as PID 1 this ends the whole namespace
+      if (supervisorPid !== 0) process.kill(supervisorPid, 'SIGKILL'); // as PID 1 this ends the whole namespace
     } catch {
       // exited
     }
   });
-  return { ...child, supervisorPid, dir, kill: (signal) => process.kill(supervisorPid, signal) };
+  const kill = (signal: NodeJS.Signals): void => {
+    if (supervisorPid === 0) throw new Error(`the supervisor exited before the test could send ${signal}; logs: ${JSON.stringify(child.logs)}`);
+    process.kill(supervisorPid, signal);
+  };
+  return { ...child, supervisorPid, dir, kill };
 }
 
 /** Runs `deputy terminate …` inside the supervisor's namespaces, as the kubelet runs a preStop exec. */
@@ -199,6 +203,7 @@ async function reapedCount(child: Child, count: number): Promise<void> {
 t.test('as PID 1, 100 orphans leave no zombie behind', { skip }, async (t) => {
   const supervised = await supervise(t, ['--', fixture('orphan-maker.sh'), '100', '5']);
   await reapedCount(supervised, 100);
+  t.not(supervised.supervisorPid, 0, 'the supervisor is running');
   t.same(zombiesUnder(supervised.supervisorPid), [], 'no zombie among the supervisor\'s children');
   supervised.send('done');
   t.equal((await supervised.exited).status, 5);
@@ -208,6 +213,7 @@ t.test('with --subreaper when not PID 1, 100 orphans leave no zombie behind', { 
   const supervised = await supervise(t, ['--subreaper', '--', fixture('orphan-maker.sh'), '100'], { pid1: false });
   t.ok(supervised.logs.find(msgIs('supervisor started', { pid1: false, reaping: true })));
   await reapedCount(supervised, 100);
+  t.not(supervised.supervisorPid, 0, 'the supervisor is running');
   t.same(zombiesUnder(supervised.supervisorPid), [], 'no zombie among the supervisor\'s children');
   supervised.send('done');
   t.equal((await supervised.exited).status, 0);
