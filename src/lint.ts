@@ -418,7 +418,8 @@ class WorkloadLinter {
       );
     }
 
-    if (!batch && readiness && drain) {
+    // An explicit drain delay of 0 says nothing routes traffic here (a worker): no race to check.
+    if (!batch && readiness && drain && drain.ms > 0) {
       const noticeMs = readiness.periodSeconds * readiness.failureThreshold * 1000;
       if (noticeMs > drain.ms) {
         this.report(

@@ -18,6 +18,13 @@ t.test('the quickstart manifest lints clean', async (t) => {
   t.same(result.skipped, [{ document: 2, kind: 'Service', name: 'http-app' }], 'the Service is read and skipped');
 });
 
+t.test('the worker manifest lints clean (an explicit drain delay of 0 skips the readiness race)', async (t) => {
+  const result = lintManifest(readFileSync(join(ROOT, 'examples', 'k8s', 'worker.yaml'), 'utf8'));
+  t.same(result.findings, []);
+  const slower = lintManifest(readFileSync(join(ROOT, 'examples', 'k8s', 'worker.yaml'), 'utf8').replace('value: "0s"', 'value: "1s"'));
+  t.same(slower.findings.map((f) => f.rule), ['readiness-slower-than-drain'], 'with a drain delay the rule applies');
+});
+
 t.test('grace-period-budget: preStop sleep + app deadline beyond terminationGracePeriodSeconds', async (t) => {
   const { findings } = lintFixture('tight-grace.yaml');
   t.same(rules(findings), ['tight/app:grace-period-budget', 'tight/app:supervisor-before-app-deadline', 'tight/app:supervisor-timeout']);

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, runDeputy, type Child, type LogRecord } from '../helpers.js';
+import { FIXTURES, ROOT, logIndex, runDeputy, type Child, type LogRecord } from '../helpers.js';
 import { APP_IMAGE, skipOrFail, startEngine, type Engine } from './engine.js';
 
 t.setTimeout(170_000);
@@ -85,6 +85,21 @@ async function flows(engine: Engine): Promise<void> {
     await engine.docker(['stop', '-t', '1', id]);
     t.equal(await engine.wait(id), 137, 'killed by docker after its 1 s grace');
     t.ok(logs.logs.some((r) => r.msg === 'callback ran; ignoring terminate'), 'the callback did run');
+  });
+
+  t.test('the non-HTTP worker, node as PID 1: `docker stop` lets the running job finish, starts no new one, exit 0', async (t) => {
+    const id = await engine.run([...RUN, '-e', 'JOB_MS=1000', '--entrypoint', 'node', APP_IMAGE, 'worker.js']);
+    const logs = engine.logs(t, id);
+    await logs.waitForLog('job started', 30_000);
+    await engine.docker(['stop', '-t', '20', id]);
+    t.equal(await engine.wait(id), 0, 'exit 0');
+    await logs.exited;
+    const terminateAt = logIndex(logs.logs, 'terminate requested');
+    t.ok(terminateAt >= 0, 'terminate reached the worker');
+    const started = logs.logs.flatMap((r, i) => (r.msg === 'job started' ? [{ job: r.job, i }] : []));
+    t.ok(started.every(({ i }) => i < terminateAt), 'no job started after terminate');
+    const last = started.at(-1)!.job;
+    t.ok(logs.logs.findIndex((r) => r.msg === 'job finished' && r.job === last) > terminateAt, `the running job (${String(last)}) finished after terminate`);
   });
 
   t.test('deputy supervise as the ENTRYPOINT: probe, in-flight requests, preStop `deputy terminate`, then `docker stop`', { skip: NEEDS_SUPERVISE }, async (t) => {
