@@ -34,7 +34,7 @@ async function waitForCount(child: Child, match: (record: LogRecord) => boolean,
 
 /** Starts an app container and waits until it serves; returns its ports and log follower. */
 async function startApp(t: Test, engine: Engine, args: readonly string[]): Promise<{ id: string; logs: Child; port: number; healthPort: number }> {
-  const id = await engine.run([...RUN, ...args]);
+  const id = await engine.run(t, [...RUN, ...args]);
   const logs = engine.logs(t, id);
   const health = await logs.waitForLog('health server listening', 30_000);
   const app = await logs.waitForLog('app listening', 30_000);
@@ -70,8 +70,10 @@ async function flows(engine: Engine): Promise<void> {
     const { id, logs, port } = await startApp(t, engine, ['--entrypoint', 'node', APP_IMAGE, 'http-app.js']);
     const slow = get(`http://127.0.0.1:${port}/slow?ms=1000`);
     await logs.waitForLog('slow request started');
+    const stopStarted = Date.now();
     const stop = await engine.docker(['stop', '-t', '20', id]);
     t.equal(stop.status, 0);
+    t.comment(`docker stop → container gone: ${Date.now() - stopStarted} ms (includes the 1 s request)`);
     t.same(await slow, { status: 200, body: 'slow hello after 1000 ms\n' }, 'in-flight request completed');
     t.equal(await engine.wait(id), 0, 'exit 0: graceful, not the 137 of docker’s SIGKILL');
     await logs.exited;
@@ -79,7 +81,7 @@ async function flows(engine: Engine): Promise<void> {
   });
 
   t.test('an app that ignores terminate, as PID 1 with no supervisor, is SIGKILLed by docker: 137', async (t) => {
-    const id = await engine.run([...RUN, '--entrypoint', 'node', APP_IMAGE, 'stubborn-app.js']);
+    const id = await engine.run(t, [...RUN, '--entrypoint', 'node', APP_IMAGE, 'stubborn-app.js']);
     const logs = engine.logs(t, id);
     await logs.waitForLog('stubborn app running', 30_000);
     await engine.docker(['stop', '-t', '1', id]);
@@ -88,7 +90,7 @@ async function flows(engine: Engine): Promise<void> {
   });
 
   t.test('the non-HTTP worker, node as PID 1: `docker stop` lets the running job finish, starts no new one, exit 0', async (t) => {
-    const id = await engine.run([...RUN, '-e', 'JOB_MS=1000', '--entrypoint', 'node', APP_IMAGE, 'worker.js']);
+    const id = await engine.run(t, [...RUN, '-e', 'JOB_MS=1000', '--entrypoint', 'node', APP_IMAGE, 'worker.js']);
     const logs = engine.logs(t, id);
     await logs.waitForLog('job started', 30_000);
     await engine.docker(['stop', '-t', '20', id]);
@@ -125,7 +127,7 @@ async function flows(engine: Engine): Promise<void> {
   });
 
   t.test('deputy supervise: an app that ignores terminate is killed at DEPUTY_TIMEOUT with DEPUTY_TIMEOUT_EXIT_CODE, before docker’s SIGKILL', { skip: NEEDS_SUPERVISE }, async (t) => {
-    const id = await engine.run([...RUN, '-e', 'DEPUTY_TIMEOUT=1s', '-e', 'DEPUTY_TIMEOUT_EXIT_CODE=99', APP_IMAGE, 'node', 'stubborn-app.js']);
+    const id = await engine.run(t, [...RUN, '-e', 'DEPUTY_TIMEOUT=1s', '-e', 'DEPUTY_TIMEOUT_EXIT_CODE=99', APP_IMAGE, 'node', 'stubborn-app.js']);
     const logs = engine.logs(t, id);
     await logs.waitForLog('stubborn app running', 30_000);
     await engine.docker(['stop', '-t', '60', id]);
@@ -142,7 +144,7 @@ async function flows(engine: Engine): Promise<void> {
     t.same(await slow, { status: 200, body: 'slow hello after 1000 ms\n' }, 'in-flight request completed');
     t.equal(await engine.wait(id), 0, 'exit 0 through the shim');
 
-    const stubborn = await engine.run([...RUN, '-e', 'DEPUTY_TIMEOUT=1s', '-e', 'DEPUTY_TIMEOUT_EXIT_CODE=99', '--entrypoint', shim, APP_IMAGE, 'node', 'stubborn-app.js']);
+    const stubborn = await engine.run(t, [...RUN, '-e', 'DEPUTY_TIMEOUT=1s', '-e', 'DEPUTY_TIMEOUT_EXIT_CODE=99', '--entrypoint', shim, APP_IMAGE, 'node', 'stubborn-app.js']);
     const stubbornLogs = engine.logs(t, stubborn);
     await stubbornLogs.waitForLog('stubborn app running', 30_000);
     await engine.docker(['stop', '-t', '60', stubborn]);

@@ -162,8 +162,8 @@ function buildContext(context: string, extraFiles: readonly string[]): void {
 export interface Engine {
   /** Runs the engine's CLI against the private daemon. */
   docker(args: readonly string[], timeoutMs?: number): Promise<Exec>;
-  /** `docker run -d …`: returns the container id; the container is removed by id at teardown. */
-  run(args: readonly string[]): Promise<string>;
+  /** `docker run -d …`: returns the container id; the container is removed by id at `t`'s teardown (and at the engine's, at the latest). */
+  run(t: Test, args: readonly string[]): Promise<string>;
   /** Follows a container's logs; its pino lines (on stderr) are parsed as they come. */
   logs(t: Test, id: string): Child;
   /** Exit status of a stopped container (`docker wait`). */
@@ -201,6 +201,9 @@ function unavailable(): string | undefined {
 export async function startEngine(t: Test, extraFiles: readonly string[] = []): Promise<Engine | string> {
   const reason = unavailable();
   if (reason) return reason;
+  const began = Date.now();
+  const phases: string[] = [];
+  const phase = (name: string): void => void phases.push(`${name} ${((Date.now() - began) / 1000).toFixed(1)} s`);
   const dir = mkdtempSync(join(tmpdir(), 'deputy-e2e-'));
   const socket = join(dir, 'docker.sock');
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '0' };
@@ -264,25 +267,37 @@ export async function startEngine(t: Test, extraFiles: readonly string[] = []): 
     return `the private dockerd ${started === 'exited' ? 'exited' : 'did not listen within 30 s'}: ${daemonLog.slice(-3).join(' | ') || 'no output'}`;
   }
 
+  phase('daemon up');
   const rootfs = join(dir, 'rootfs');
   buildRootfs(rootfs);
   const tar = spawn('tar', ['-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const imported = await exec(DOCKER_CLI, ['import', '-', BASE_IMAGE], { env, input: tar.stdout!, timeoutMs: 60_000 });
+  if (tar.exitCode === null && tar.signalCode === null && tar.pid) process.kill(tar.pid, 'SIGKILL');
   rmSync(rootfs, { recursive: true, force: true });
   if (imported.status !== 0) return `docker import of the base image failed: ${imported.stderr.trim()}`;
 
+  phase('base imported');
   const context = join(dir, 'context');
   buildContext(context, extraFiles);
   const built = await docker(['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '-t', APP_IMAGE, context], 120_000);
   rmSync(context, { recursive: true, force: true });
   if (built.status !== 0) throw new Error(`docker build of examples/Dockerfile failed: ${built.stderr.trim()}`);
+  phase('example image built');
+  t.comment(`private engine: ${phases.join(', ')}`);
 
   return {
     docker,
-    async run(args) {
+    async run(t, args) {
       const result = await docker(['run', '-d', ...args]);
       const id = result.stdout.trim();
-      if (/^[0-9a-f]{64}$/.test(id)) containers.push(id);
+      if (/^[0-9a-f]{64}$/.test(id)) {
+        containers.push(id);
+        // Remove it as soon as its test ends: with vfs every container is a full copy of the image.
+        t.teardown(async () => {
+          await docker(['rm', '-f', '-v', id], 30_000);
+          containers.splice(containers.indexOf(id), 1);
+        });
+      }
       if (result.status !== 0) throw new Error(`docker run failed: ${result.stderr.trim()}`);
       return id;
     },
