@@ -86,7 +86,7 @@ Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
   program
     .command('lint')
     .description('Check Kubernetes manifests for termination timing and wiring mistakes, each with its fix.')
-    .argument('<manifest...>', 'YAML files, multi-document (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, List); - reads stdin')
+    .argument('<manifest...>', 'YAML files, multi-document (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, Rollout, List); - reads stdin')
     .addOption(new Option('--format <format>', 'text for people, json for CI').choices(['text', 'json']).default('text'))
     .option('--strict', 'exit 1 on warnings too')
     .addHelpText(
@@ -104,6 +104,7 @@ Rules (error unless marked warning):
   missing-readiness-probe          serving containers have a readinessProbe
   missing-liveness-probe           (warning) serving containers have a livenessProbe
   no-deputy-container              (warning) some container of the pod uses k8s-deputy
+  unknown-kind                     (warning) every object's kind is known (workloads are checked, others skipped)
   invalid-value                    durations and numbers can be read
 
 Defaults assumed when unset: terminationGracePeriodSeconds 30, DEPUTY_DRAIN_DELAY 5s,

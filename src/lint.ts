@@ -52,6 +52,7 @@ export const LINT_RULES = {
   'missing-readiness-probe': { severity: 'error', summary: 'a serving container needs a readiness probe' },
   'missing-liveness-probe': { severity: 'warning', summary: 'a serving container should have a liveness probe' },
   'no-deputy-container': { severity: 'warning', summary: 'no container of the pod shows k8s-deputy, so nothing was checked' },
+  'unknown-kind': { severity: 'warning', summary: 'an object of a kind deputy lint does not know was not checked (a typo, or a custom resource)' },
   'invalid-value': { severity: 'error', summary: 'a duration or number in the manifest cannot be read' },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
@@ -113,7 +114,17 @@ const POD_SPEC_PATH: Readonly<Record<string, Path>> = {
   ReplicaSet: ['spec', 'template', 'spec'],
   Job: ['spec', 'template', 'spec'],
   CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+  Rollout: ['spec', 'template', 'spec'], // Argo Rollouts: a Deployment by another name
 };
+/** Kinds that hold no pod spec: skipped without a word. Any other kind gets an `unknown-kind` warning. */
+const NON_WORKLOAD_KINDS = new Set([
+  'Service', 'Endpoints', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'Gateway', 'HTTPRoute', 'GRPCRoute',
+  'ConfigMap', 'Secret', 'ServiceAccount', 'Namespace', 'LimitRange', 'ResourceQuota', 'PriorityClass',
+  'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding',
+  'PersistentVolume', 'PersistentVolumeClaim', 'StorageClass', 'VolumeSnapshot',
+  'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'VerticalPodAutoscaler', 'ServiceMonitor', 'PodMonitor', 'PrometheusRule',
+  'CustomResourceDefinition', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'Certificate', 'Issuer', 'ClusterIssuer',
+]);
 /** Kinds that run to completion: they serve no traffic, so no probe rules. */
 const BATCH_KINDS = new Set(['Job', 'CronJob']);
 
@@ -486,6 +497,7 @@ export function lintManifest(text: string, file = '<input>'): LintResult {
   const workloads: LintObject[] = [];
   const skipped: LintObject[] = [];
   const seenKinds: string[] = [];
+  const unknown: Array<LintObject & { line: number | undefined }> = [];
 
   documents.forEach((document, docIndex) => {
     const number = docIndex + 1;
@@ -529,6 +541,9 @@ export function lintManifest(text: string, file = '<input>'): LintResult {
       const specPath = POD_SPEC_PATH[kind];
       if (!specPath) {
         skipped.push({ document: number, kind, name });
+        if (!NON_WORKLOAD_KINDS.has(kind)) {
+          unknown.push({ document: number, kind, name, line: lineOf([...base, 'kind']) });
+        }
         return;
       }
       const fullPath = [...base, ...specPath];
@@ -549,6 +564,20 @@ export function lintManifest(text: string, file = '<input>'): LintResult {
   if (workloads.length === 0) {
     const found = seenKinds.length ? `found only ${[...new Set(seenKinds)].join(', ')}` : 'it holds no Kubernetes objects';
     throw new ManifestError(file, `no workload to check (${found}); deputy lint reads ${Object.keys(POD_SPEC_PATH).join(', ')} and List`);
+  }
+  for (const object of unknown) {
+    findings.push({
+      rule: 'unknown-kind',
+      severity: LINT_RULES['unknown-kind'].severity,
+      message: `kind ${object.kind} is not one deputy lint knows, so it was not checked`,
+      fix: `check the spelling; deputy lint checks ${Object.keys(POD_SPEC_PATH).join(', ')}`,
+      file,
+      document: object.document,
+      kind: object.kind,
+      name: object.name,
+      path: 'kind',
+      ...(object.line !== undefined ? { line: object.line } : {}),
+    });
   }
   return { file, findings, workloads, skipped };
 }

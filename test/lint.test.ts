@@ -93,6 +93,18 @@ t.test('defaults: the supervisor comes before the app deadline; sidecars and str
   t.ok(findings.every((f) => f.severity === 'warning'));
 });
 
+t.test('unknown kinds are named, known non-workloads skipped, Argo Rollouts checked', async (t) => {
+  const { findings, workloads, skipped } = lintFixture('unknown-kind.yaml');
+  t.same(workloads, [{ document: 3, kind: 'Rollout', name: 'rolled' }]);
+  t.same(skipped.map((s) => s.kind), ['Deploymnet', 'Service']);
+  t.same(rules(findings), ['rolled/app:liveness-uses-readiness', 'typo/-:unknown-kind']);
+  const unknown = findings.find((f) => f.rule === 'unknown-kind')!;
+  t.equal(unknown.severity, 'warning');
+  t.equal(unknown.line, 3);
+  t.match(unknown.message, /kind Deploymnet is not one deputy lint knows/);
+  t.throws(() => lintManifest('apiVersion: x/v1\nkind: Deploymnet\nmetadata: { name: a }\n'), { message: /no workload to check \(found only Deploymnet\)/ }, 'alone, it is bad input');
+});
+
 t.test('invalid values are errors; valueFrom is not judged', async (t) => {
   const { findings } = lintFixture('invalid-values.yaml');
   t.same(rules(findings), ['invalid/-:invalid-value', 'invalid/app:invalid-value', 'invalid/app:invalid-value']);
