@@ -11,7 +11,7 @@
  * - G: `DEPUTY_GRACE_PERIOD` [30 s] — the app's own deadline for delay + drain + handlers;
  * - K: `DEPUTY_TIMEOUT` or `deputy supervise --timeout` [25 s] — the supervisor's SIGKILL;
  * - readiness `periodSeconds` [10] × `failureThreshold` [3].
- * A safe configuration orders them D < G ≤ K and S + K < T.
+ * A safe configuration orders them: readiness period × threshold ≤ D < G ≤ K and S + K < T.
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { parseDuration } from './duration.js';
@@ -184,21 +184,18 @@ function supervisorTimeoutFlag(argv: readonly string[]): string | undefined {
 interface PreStop {
   /** Time the hook holds back SIGTERM, in milliseconds. */
   readonly sleepMs: number;
-  /** The hook runs `deputy terminate`. */
-  readonly terminates: boolean;
   readonly argv: readonly string[];
 }
 
 function readPreStop(container: Json): PreStop {
   const hook = get(container, ['lifecycle', 'preStop']);
-  if (!isObject(hook)) return { sleepMs: 0, terminates: false, argv: [] };
+  if (!isObject(hook)) return { sleepMs: 0, argv: [] };
   const sleepSeconds = get(hook, ['sleep', 'seconds']);
-  if (typeof sleepSeconds === 'number' && sleepSeconds > 0) return { sleepMs: sleepSeconds * 1000, terminates: false, argv: [] };
+  if (typeof sleepSeconds === 'number' && sleepSeconds > 0) return { sleepMs: sleepSeconds * 1000, argv: [] };
   const argv = words(get(hook, ['exec', 'command']));
   const text = argv.join(' ');
   const sleep = /(^|[\s/;&|])sleep\s+([0-9]+(?:\.[0-9]+)?)(s)?(\s|;|&|\||$)/.exec(text);
-  const terminates = /(^|[\s/])deputy(\.js)?\s+terminate(\s|$)/.test(text);
-  return { sleepMs: sleep ? Math.round(Number(sleep[2]) * 1000) : 0, terminates, argv };
+  return { sleepMs: sleep ? Math.round(Number(sleep[2]) * 1000) : 0, argv };
 }
 
 interface Probe {
