@@ -185,8 +185,13 @@ export function gracefulTerminator(
     pidFile = entrypointPidPath(dir);
     // Write then rename, so a reader never sees a half-written pid.
     const temporary = `${pidFile}.${pid}.tmp`;
-    writeFileSync(temporary, formatPidFile(pid), { mode: 0o644 });
-    renameSync(temporary, pidFile);
+    try {
+      writeFileSync(temporary, formatPidFile(pid), { mode: 0o644 });
+      renameSync(temporary, pidFile);
+    } catch (error) {
+      releaseSocket(); // leave nothing half-registered behind
+      throw new DeputyError('EDEPUTY_PID_FILE_WRITE', `cannot write the pid file ${pidFile}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   const onSignal = (signal: NodeJS.Signals): void => {
