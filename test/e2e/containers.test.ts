@@ -90,7 +90,7 @@ async function flows(engine: Engine): Promise<void> {
   });
 
   t.test('the non-HTTP worker, node as PID 1: `docker stop` lets the running job finish, starts no new one, exit 0', async (t) => {
-    const id = await engine.run(t, [...RUN, '-e', 'JOB_MS=1000', '--entrypoint', 'node', APP_IMAGE, 'worker.js']);
+    const id = await engine.run(t, [...RUN, '-e', 'JOB_MS=1000', '--entrypoint', 'node', APP_IMAGE, 'job-worker.js']);
     const logs = engine.logs(t, id);
     await logs.waitForLog('job started', 30_000);
     await engine.docker(['stop', '-t', '20', id]);

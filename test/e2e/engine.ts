@@ -143,7 +143,7 @@ export function runtimeDependencies(): string[] {
 function buildContext(context: string, extraFiles: readonly string[]): void {
   mkdirSync(context, { recursive: true });
   copyFileSync(join(ROOT, 'examples', 'Dockerfile'), join(context, 'Dockerfile'));
-  for (const file of ['http-app.js', 'worker.js']) {
+  for (const file of ['http-app.js', 'job-worker.js']) {
     if (existsSync(join(ROOT, 'examples', file))) copyFileSync(join(ROOT, 'examples', file), join(context, file));
   }
   for (const file of extraFiles) copyFileSync(file, join(context, basename(file)));

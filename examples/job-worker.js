@@ -1,7 +1,8 @@
-// A non-HTTP worker (a queue consumer). It has no app port, so the Deputy serves the probes on
-// localhost only and the pod spec probes with `exec` (`deputy probe --live|--ready`, which runs
-// inside the container) — see k8s/worker.yaml. On terminate it stops taking jobs, lets the running
-// job finish and exits 0 (or 1 if the job outlives the handler deadline).
+// A non-HTTP worker that takes jobs from a queue (simulated here, so it runs on its own). It has no
+// app port, so the Deputy serves the probes on localhost only and the pod spec probes with `exec`
+// (`deputy probe --live|--ready`, which runs inside the container) — see k8s/worker.yaml. On
+// terminate it stops taking jobs, lets the running job finish and exits 0 (or 1 if the job
+// outlives the handler deadline).
 // Environment: JOB_MS (how long a simulated job takes, default 500), every DEPUTY_* variable.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Deputy, createLogger, gracefulTerminator } from 'k8s-deputy';
