@@ -38,12 +38,6 @@ function fail(command: string, error: unknown): number {
   return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
 }
 
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
-}
-
 export function buildProgram(): Command {
   const program = new Command('deputy')
     .description('Graceful termination for Node.js services in containers and Kubernetes.')
@@ -59,6 +53,8 @@ Environment:
 
 Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
     );
+
+  addLintCommand(program);
 
   program
     .command('terminate')
@@ -83,6 +79,26 @@ Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
       }
     });
 
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit status instead of exiting, so callers decide. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version exit 0; every other commander error is a usage error
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    return fail(program.args[0] ?? '', error instanceof DeputyError ? error : error);
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+/** `deputy lint`: checks Kubernetes manifests (src/lint.ts, loaded only when the command runs). */
+function addLintCommand(program: Command): void {
   program
     .command('lint')
     .description('Check Kubernetes manifests for termination timing and wiring mistakes, each with its fix.')
@@ -136,21 +152,10 @@ Exit status: 0 no errors (warnings allowed unless --strict); 1 errors found;
       process.stdout.write(options.format === 'json' ? `${JSON.stringify({ results, summary: counts }, null, 2)}\n` : formatText(results));
       process.exitCode = counts.errors > 0 || (options.strict === true && counts.warnings > 0) ? EXIT_FAILURE : 0;
     });
-
-  return program;
 }
 
-/** Runs the CLI; resolves with the exit status instead of exiting, so callers decide. */
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv as string[]);
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // help and version exit 0; every other commander error is a usage error
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
-    return fail(program.args[0] ?? '', error instanceof DeputyError ? error : error);
-  }
-  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text;
 }
