@@ -12,6 +12,7 @@ const log = createLogger('app');
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://app');
   const delayMs = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 1000) : 0;
+  if (delayMs) log.info({ delayMs }, 'slow request started');
   setTimeout(() => {
     // Once shutting down, tell keep-alive clients to go, so close() is not held by idle sockets.
     if (deputy.shuttingDown) res.setHeader('connection', 'close');

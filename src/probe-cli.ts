@@ -10,6 +10,8 @@ import { PROBE_KIND_PATHS, PROBE_UNREACHABLE, runProbe, type ProbeTarget } from 
 
 /** `deputy probe` flags as given (strings, not yet validated). */
 export interface ProbeFlags {
+  /** The positional form, `deputy probe ready` (as shim/probe.sh takes it): live, ready or startup. */
+  readonly kind?: string;
   readonly live?: boolean;
   readonly ready?: boolean;
   readonly startup?: boolean;
@@ -33,7 +35,10 @@ function isPort(value: string): boolean {
 
 /** Validates the flags into what to probe; throws `UsageError` naming the flag. */
 export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
-  const chosen = (['live', 'ready', 'startup', 'url'] as const).filter((name) => flags[name] !== undefined && flags[name] !== false);
+  if (flags.kind !== undefined && !Object.hasOwn(PROBE_KIND_PATHS, flags.kind)) {
+    throw new UsageError(`what to probe is live, ready or startup, not ${JSON.stringify(flags.kind)}`);
+  }
+  const chosen = (['live', 'ready', 'startup', 'url'] as const).filter((name) => (flags[name] !== undefined && flags[name] !== false) || flags.kind === name);
   if (chosen.length === 0) throw new UsageError('say what to probe: --live, --ready, --startup or --url <url>');
   if (chosen.length > 1) throw new UsageError(`use only one of --live, --ready, --startup or --url (got ${chosen.map((name) => `--${name}`).join(' and ')})`);
   const timeoutMs = parseDuration(flags.timeout ?? DEFAULT_TIMEOUT, '--timeout');
@@ -114,10 +119,11 @@ export async function probeMain(args: readonly string[]): Promise<number> {
     return main([process.argv[0]!, process.argv[1]!, 'probe', ...args]);
   }
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: [...args],
-      allowPositionals: false,
+      allowPositionals: true,
       strict: true,
       options: {
         live: { type: 'boolean' },
@@ -138,7 +144,12 @@ export async function probeMain(args: readonly string[]): Promise<number> {
     process.stderr.write(`deputy probe: ${message} (run deputy probe --help for usage)\n`);
     return PROBE_UNREACHABLE;
   }
+  if (positionals.length > 1) {
+    process.stderr.write(`deputy probe: too many arguments (${positionals.join(' ')}); say one of live, ready or startup (run deputy probe --help for usage)\n`);
+    return PROBE_UNREACHABLE;
+  }
   return probeCommand({
+    kind: positionals[0],
     live: values.live as boolean | undefined,
     ready: values.ready as boolean | undefined,
     startup: values.startup as boolean | undefined,

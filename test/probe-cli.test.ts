@@ -62,6 +62,8 @@ t.test('a non-HTTP worker probed with deputy probe', async (t) => {
   }
   const viaEnv = await runDeputy(['probe', '--ready'], { DEPUTY_HEALTH_CHECK_PORT: port });
   t.equal(viaEnv.status, 0, 'port from DEPUTY_HEALTH_CHECK_PORT');
+  const positional = await runDeputy(['probe', 'ready'], { DEPUTY_HEALTH_CHECK_PORT: port });
+  t.same([positional.status, positional.stdout], [0, viaEnv.stdout], 'deputy probe ready is deputy probe --ready');
 
   const external = Object.values(networkInterfaces())
     .flat()
@@ -155,7 +157,9 @@ t.test('deputy probe: unreachable, non-HTTP peers and bad input exit 2 with one 
     [['--url', 'http://127.0.0.1:1/', '--expect-status', '2xx'], /an HTTP status is a number from 100 to 599/],
     [['--ready'], /DEPUTY_HEALTH_CHECK_PORT="eighty" is not a TCP port/, { DEPUTY_HEALTH_CHECK_PORT: 'eighty' }],
     [['--ready', '--bogus'], /^deputy probe: unknown option '--bogus' \(run deputy probe --help for usage\)\n$/],
-    [['--ready', 'extra'], /^deputy probe: Unexpected argument 'extra'/],
+    [['healthy'], /^deputy probe: what to probe is live, ready or startup, not "healthy"\n$/],
+    [['ready', 'live'], /^deputy probe: too many arguments \(ready live\)/],
+    [['ready', '--live'], /use only one of --live, --ready, --startup or --url \(got --live and --ready\)/],
     [['--ready', '--timeout', '0'], /--timeout: must be longer than 0/],
   ];
   for (const [args, message, env] of usage) {
@@ -172,6 +176,8 @@ t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
   t.equal(await main(['node', 'deputy', 'probe', '--ready', '--port', deadPort, '-q']), 2, 'unreachable → 2');
   process.exitCode = undefined;
   t.equal(await main(['node', 'deputy', 'probe', '--ready', '--live']), 2, 'conflicting targets → 2');
+  process.exitCode = undefined;
+  t.equal(await main(['node', 'deputy', 'probe', 'ready', '--port', deadPort, '-q']), 2, 'positional kind → unreachable → 2');
   process.exitCode = undefined;
 });
 
