@@ -19,6 +19,7 @@ const env = { ...process.env, DEPUTY_IPC_DIR: ipcDir, DEPUTY_HEALTH_CHECK_PORT: 
 say(`starting examples/http-app.js (IPC directory ${ipcDir})`);
 const app = spawn(process.execPath, [join(here, 'http-app.js')], { env, stdio: ['ignore', 'inherit', 'pipe'] });
 const waiters = [];
+const seen = [];
 let buffered = '';
 app.stderr.setEncoding('utf8').on('data', (chunk) => {
   buffered += chunk;
@@ -32,10 +33,18 @@ app.stderr.setEncoding('utf8').on('data', (chunk) => {
     } catch {
       continue;
     }
+    seen.push(record);
     for (const w of [...waiters]) if (w.match(record)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(record);
   }
 });
-const waitForLog = (msg) => new Promise((resolve) => waiters.push({ match: (r) => r.msg === msg, resolve }));
+// Records that came in the same chunk as an awaited one are already seen by the time we wait for them.
+const waitForLog = (msg) =>
+  new Promise((resolve) => {
+    const match = (r) => r.msg === msg;
+    const already = seen.find(match);
+    if (already) resolve(already);
+    else waiters.push({ match, resolve });
+  });
 const appExited = new Promise((resolve) => app.on('exit', (code, signal) => resolve(code ?? signal)));
 const cleanup = () => {
   if (app.exitCode === null) app.kill('SIGKILL');

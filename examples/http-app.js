@@ -13,6 +13,7 @@ const log = createLogger('app');
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://app');
   const delayMs = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 1000) : 0;
+  if (delayMs) log.info({ delayMs }, 'slow request started');
   setTimeout(() => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(delayMs ? `slow hello after ${delayMs} ms\n` : 'hello\n');

@@ -6,8 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import { Drain, logDrainOutcome, type DrainableServer } from './drain.js';
 import { parseDuration } from './duration.js';
+import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
 import { UsageError } from './errors.js';
-import { healthListener, type NotReadyReason, type ProbeKind, type ProbeResult } from './health.js';
+import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLogger } from './log.js';
 import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
 
@@ -48,6 +49,8 @@ function checkNonNegativeInteger(value: number, what: string, max = Number.MAX_S
   }
 }
 
+const NO_CHECKS: readonly CheckResult[] = [];
+
 export class Deputy {
   readonly #handlers: ShutdownHandler[] = [];
   readonly #handlerTimeoutMs: number;
@@ -57,6 +60,8 @@ export class Deputy {
   readonly #drainDelayMs: number;
   readonly #drainQuietMs: number;
   readonly #drain = new Drain();
+  readonly #readinessChecks = new CheckRegistry('readiness');
+  readonly #livenessChecks = new CheckRegistry('liveness');
   #started = false;
   #shutdown: Promise<void> | undefined;
 
@@ -114,22 +119,56 @@ export class Deputy {
     return this.#shutdown !== undefined;
   }
 
-  /** Answers one probe from the current state. */
-  probe(kind: ProbeKind): ProbeResult {
+  /**
+   * Adds a readiness check: while it throws, rejects or runs past `timeoutMs`, readiness answers
+   * 503 with reason `<name>` (or `<name>:<detail>` for a `NotReady` error, `<name>:timeout` for a
+   * timeout). Checks run concurrently on each readiness probe, not once shutdown has begun.
+   */
+  addReadinessCheck(name: string, check: Check, options: CheckOptions = {}): this {
+    this.#readinessChecks.add(name, check, options);
+    return this;
+  }
+
+  /**
+   * Adds a liveness check, with the same semantics as readiness checks but failing liveness
+   * (`not_live`), which makes the kubelet restart the container: check only what a restart fixes
+   * (a stuck event loop, a wedged consumer), never a shared dependency. Not run during shutdown.
+   */
+  addLivenessCheck(name: string, check: Check, options: CheckOptions = {}): this {
+    this.#livenessChecks.add(name, check, options);
+    return this;
+  }
+
+  /**
+   * Answers one probe from the current state and the checks of its kind. With `verbose`, the
+   * body also lists each check's result (`checks`), which may carry dependency error messages.
+   * Returns a promise when a check has to be awaited, else the answer itself (`await` works on both).
+   */
+  probe(kind: ProbeKind, options: ProbeOptions = {}): ProbeResult | Promise<ProbeResult> {
+    const verbose = options.verbose === true;
+    // Checks stop with shutdown: dependencies are being closed on purpose then.
+    const registry = kind === 'startup' || this.shuttingDown ? undefined : kind === 'live' ? this.#livenessChecks : this.#readinessChecks;
+    if (registry === undefined || registry.size === 0) return this.#answer(kind, verbose, NO_CHECKS);
+    let answerLater: ((result: ProbeResult) => void) | undefined;
+    const checks = registry.run((results) => answerLater!(this.#answer(kind, verbose, results)));
+    return checks !== undefined ? this.#answer(kind, verbose, checks) : new Promise((resolve) => (answerLater = resolve));
+  }
+
+  #answer(kind: ProbeKind, verbose: boolean, checks: readonly CheckResult[]): ProbeResult {
+    const answer = (statusCode: number, body: Record<string, unknown>): ProbeResult => ({ statusCode, body: verbose ? { ...body, checks } : body });
+    if (kind === 'startup') return this.#started ? answer(200, { status: 'started' }) : answer(503, { status: 'not_started' });
+    const failed: NotReadyReason[] = [];
+    for (const check of checks) if (!check.ok) failed.push(check.reason!);
     if (kind === 'live') {
-      return this.#livenessFailsOnShutdown && this.shuttingDown
-        ? { statusCode: 503, body: { status: 'shutting_down' } }
-        : { statusCode: 200, body: { status: 'ok' } };
-    }
-    if (kind === 'startup') {
-      return this.#started ? { statusCode: 200, body: { status: 'started' } } : { statusCode: 503, body: { status: 'not_started' } };
+      if (this.shuttingDown && this.#livenessFailsOnShutdown) return answer(503, { status: 'shutting_down' });
+      return failed.length === 0 ? answer(200, { status: 'ok' }) : answer(503, { status: 'not_live', reasons: failed });
     }
     const reasons: NotReadyReason[] = [];
     if (!this.#started) reasons.push('not_started');
+    // Read after the checks ran: shutdown may have begun meanwhile.
     if (this.shuttingDown) reasons.push('shutting_down');
-    return reasons.length === 0
-      ? { statusCode: 200, body: { status: 'ready' } }
-      : { statusCode: 503, body: { status: 'not_ready', reasons } };
+    reasons.push(...failed);
+    return reasons.length === 0 ? answer(200, { status: 'ready' }) : answer(503, { status: 'not_ready', reasons });
   }
 
   /**

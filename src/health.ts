@@ -3,7 +3,14 @@
  * it; an app can mount it on its own port too (it answers the probe paths and reports everything
  * else as not handled).
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
+ * is served only to requests with `Authorization: Bearer <token>`; others get the plain answer.
+ */
+export const HEALTH_TOKEN_ENV = 'DEPUTY_HEALTH_TOKEN';
 
 /** Which probe a path answers. */
 export type ProbeKind = 'live' | 'ready' | 'startup';
@@ -27,26 +34,54 @@ export interface ProbeResult {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
-/** Anything that can answer a probe (the Deputy). */
-export interface ProbeSource {
-  probe(kind: ProbeKind): ProbeResult | Promise<ProbeResult>;
+/** How a probe is asked. */
+export interface ProbeOptions {
+  /** Include each check's result (`checks`) in the body. Default: false. */
+  readonly verbose?: boolean;
 }
 
-function send(res: ServerResponse, method: string, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Anything that can answer a probe (the Deputy). */
+export interface ProbeSource {
+  probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
+}
+
+function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(statusCode, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    ...headers,
-  });
+  // Raw header array: the cheapest form for node:http, which matters on a busy app port.
+  const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store'];
+  if (extraHeaders) for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
+  res.writeHead(statusCode, headers);
   res.end(method === 'HEAD' ? undefined : text);
 }
 
 /** The probe kind a request path names, or undefined. */
 export function probeKindOf(url: string | undefined): ProbeKind | undefined {
-  const path = (url ?? '/').split('?', 1)[0]!;
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  const path = query < 0 ? raw : raw.slice(0, query);
   return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
+}
+
+/** True when the query string asks for `verbose` (any value but `0` or `false`). */
+function wantsVerbose(url: string): boolean {
+  const query = url.indexOf('?');
+  if (query < 0) return false;
+  const params = new URLSearchParams(url.slice(query + 1));
+  const value = params.get('verbose');
+  return value !== null && value !== '0' && value !== 'false';
+}
+
+/** True when no token is configured, or the request carries `Authorization: Bearer <token>`. */
+function mayShowDetail(req: IncomingMessage): boolean {
+  const token = process.env[HEALTH_TOKEN_ENV];
+  if (!token) return true;
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return false;
+  const match = /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(header);
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /**
@@ -61,7 +96,15 @@ export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, so
     send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
     return true;
   }
-  const answer = source.probe(kind);
+  // Probes stay unauthenticated; only the verbose detail is gated by the token.
+  const verbose = wantsVerbose(req.url!) && mayShowDetail(req);
+  let answer: ProbeResult | Promise<ProbeResult>;
+  try {
+    answer = source.probe(kind, { verbose });
+  } catch {
+    send(res, method, 500, { status: 'error' });
+    return true;
+  }
   if (answer instanceof Promise) {
     answer.then(
       (result) => send(res, method, result.statusCode, result.body),

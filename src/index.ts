@@ -16,3 +16,19 @@ export * from './errors.js';
 export { parseDuration } from './duration.js';
 export { LOG_LEVEL_ENV, createLogger, type Logger } from './log.js';
 export type * from './types.js';
+export { supervise } from './supervisor.js';
+export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './shim.js';
+export { NotReady, type Check, type CheckOptions, type CheckResult } from './checks.js';
+export { HEALTH_TOKEN_ENV, type ProbeOptions, type ProbeSource } from './health.js';
+export { withProbes, expressProbes, koaProbes, type RequestListener, type KoaContextLike } from './middleware.js';
+export {
+  postgresCheck,
+  redisCheck,
+  memcachedCheck,
+  tcpCheck,
+  httpCheck,
+  type QueryClient,
+  type PingClient,
+  type TcpTarget,
+  type HttpCheckOptions,
+} from './builtin-checks.js';

@@ -69,3 +69,24 @@ export function readEntrypointPid(dir: string = ipcDir()): number | undefined {
   }
   return parsePidFile(text, path);
 }
+
+/**
+ * File name prefix of a preStop marker, `deputy-prestop.<pid>`: `deputy terminate` holds one while
+ * it waits for its target, `<pid>` being its own pid and the content the target's pid and a
+ * newline. The supervisor does not exit while a marker's process lives (see src/prestop.ts).
+ */
+export const PRESTOP_MARKER_PREFIX = 'deputy-prestop.';
+
+/** `${dir}/deputy-prestop.<pid>` — the marker of the `deputy terminate` process `pid`. */
+export function preStopMarkerPath(pid: number, dir: string = ipcDir()): string {
+  return join(dir, `${PRESTOP_MARKER_PREFIX}${pid}`);
+}
+
+/** Environment variable of the supervisor (and the shim): default of `--timeout`, a duration. */
+export const TIMEOUT_ENV = 'DEPUTY_TIMEOUT';
+/** Environment variable of the supervisor (and the shim): default of `--timeout-exit-code`. */
+export const TIMEOUT_EXIT_CODE_ENV = 'DEPUTY_TIMEOUT_EXIT_CODE';
+/** The supervisor's default timeout: under Kubernetes' default 30 s grace period. */
+export const DEFAULT_TIMEOUT_MS = 25_000;
+/** The supervisor's default exit status after a timeout kill: 128 + SIGKILL. */
+export const DEFAULT_TIMEOUT_EXIT_CODE = 137;

@@ -17,7 +17,7 @@ import {
   TerminateTimeoutError,
   DeputyError,
 } from './errors.js';
-import { sdkLogger } from './log.js';
+import { sdkLog } from './log.js';
 import {
   SOCKET_PATH_MAX_BYTES,
   TERMINATE_MESSAGE,
@@ -81,7 +81,7 @@ function clearStaleSocket(path: string): void {
   }
   if (stats.isSocket()) {
     unlinkSync(path);
-    sdkLogger().info({ path }, 'removed stale socket left by an earlier process');
+    sdkLog().info({ path }, 'removed stale socket left by an earlier process');
     return;
   }
   const what = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a directory' : stats.isFile() ? 'a regular file' : 'a special file';
@@ -123,7 +123,7 @@ export function gracefulTerminator(
   checkIpcDir(dir);
   clearStaleSocket(path);
 
-  const log = sdkLogger();
+  const log = sdkLog();
   let running: Promise<void> | undefined;
 
   const run = (via: string): Promise<void> => {
@@ -185,8 +185,13 @@ export function gracefulTerminator(
     pidFile = entrypointPidPath(dir);
     // Write then rename, so a reader never sees a half-written pid.
     const temporary = `${pidFile}.${pid}.tmp`;
-    writeFileSync(temporary, formatPidFile(pid), { mode: 0o644 });
-    renameSync(temporary, pidFile);
+    try {
+      writeFileSync(temporary, formatPidFile(pid), { mode: 0o644 });
+      renameSync(temporary, pidFile);
+    } catch (error) {
+      releaseSocket(); // leave nothing half-registered behind
+      throw new DeputyError('EDEPUTY_PID_FILE_WRITE', `cannot write the pid file ${pidFile}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -15,7 +15,7 @@ import {
   StaleSocketError,
   TerminateTimeoutError,
 } from '../src/errors.js';
-import { logIndex, setEnv, spawnFixture, tempIpcDir, useIpcDir } from './helpers.js';
+import { FIXTURES, logIndex, setEnv, spawnChild, spawnFixture, tempIpcDir, useIpcDir } from './helpers.js';
 
 /** Leaves a socket file with nobody bound to it, as a killed process would. */
 function plantStaleSocket(path: string): void {
@@ -235,8 +235,17 @@ t.test('a regular file at the socket path is never deleted', async (t) => {
   t.equal(readFileSync(socketPath(process.pid, dir), 'utf8'), 'data');
 });
 
-t.test('an unwritable IPC dir (not root only) gives the emptyDir hint', { skip: process.getuid?.() === 0 ? 'root writes anywhere' : false }, async (t) => {
-  const dir = useIpcDir(t);
+t.test('a read-only IPC dir gives the emptyDir hint', async (t) => {
+  const dir = tempIpcDir(t);
+  if (process.getuid?.() === 0) {
+    // Root writes through permission bits, so make it read-only the way a container does:
+    // a read-only mount, in a private mount namespace that ends with the child.
+    const app = spawnChild(t, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "$0" && exec "$1" "$2"`, dir, process.execPath, join(FIXTURES, 'terminator-app.js')], { DEPUTY_IPC_DIR: dir });
+    const failure = await app.waitForLog((r) => r.level === 'error' || r.level === 'raw');
+    t.match(failure.msg, /is not writable \(EROFS\): mount an emptyDir at \/run or set DEPUTY_IPC_DIR/);
+    t.equal((await app.exited).status, 9);
+    return;
+  }
   const { chmodSync } = await import('node:fs');
   chmodSync(dir, 0o500);
   t.teardown(() => chmodSync(dir, 0o700));

@@ -65,7 +65,7 @@ t.test('Deputy option validation', async (t) => {
   deputy.readied();
   deputy.readied();
   t.equal(deputy.started, true);
-  t.same(deputy.probe('ready'), { statusCode: 200, body: { status: 'ready' } });
+  t.same(await deputy.probe('ready'), { statusCode: 200, body: { status: 'ready' } });
 });
 
 t.test('health server port and host from the environment', async (t) => {

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# supervise.sh — k8s-deputy's minimal entrypoint (PID 1) in bash and coreutils.
+#
+#   ENTRYPOINT ["/usr/local/bin/supervise.sh"]
+#   CMD ["node", "server.js"]
+#
+# The same contract as `deputy supervise`:
+# - SIGTERM/SIGINT: read $DEPUTY_IPC_DIR/deputy-entrypoint.pid at that moment and send "terminate"
+#   to that pid's graceful-terminator socket (with socat, else OpenBSD nc, else
+#   `deputy terminate --no-wait` through node); without a pid file or socket, or when the send
+#   fails, send the signal itself to the child. A second SIGTERM/SIGINT is passed to the child.
+# - SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and SIGWINCH are passed to the child.
+# - DEPUTY_TIMEOUT after termination began, the child's process group gets SIGKILL and the shim
+#   exits DEPUTY_TIMEOUT_EXIT_CODE.
+# - Exit status: the child's N, or 128+S when it died of signal S; 127 when the command is not
+#   found, 126 when it is not executable; 2 for a usage error.
+# - Reaps every zombie (bash collects any child with waitpid(-1)), so it can be PID 1.
+# - JSON log lines (level, time, pid, component, msg) on stderr.
+#
+# Environment:
+#   DEPUTY_IPC_DIR            directory of the sockets and the entrypoint pid file (default /run)
+#   DEPUTY_TIMEOUT            grace period after SIGTERM/SIGINT: 500ms, 5s, 1m or milliseconds (default 25s)
+#   DEPUTY_TIMEOUT_EXIT_CODE  exit status after the grace period ran out (default 137)
+#   DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent
+#   DEPUTY_CLI                deputy CLI for the node sender (default: the package's bin/deputy.js
+#                             next to this script, else `deputy` on PATH, else
+#                             ./node_modules/k8s-deputy/bin/deputy.js)
+set -u
+
+readonly PID_MAX=4194304
+readonly MAX_DURATION_MS=2147483647
+
+ipc_dir=${DEPUTY_IPC_DIR:-/run}
+child=''
+timer=''
+terminating=0
+
+# ---- logging -------------------------------------------------------------------------------
+
+case ${DEPUTY_LOG_LEVEL:-info} in
+  trace) log_min=10 ;; debug) log_min=20 ;; info) log_min=30 ;; warn) log_min=40 ;;
+  error) log_min=50 ;; fatal) log_min=60 ;; silent) log_min=100 ;; *) log_min=30 ;;
+esac
+
+# Sets REPLY to $1 as a JSON string literal.
+json_string() {
+  local s=$1 out='' c i
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  if [[ $s == *[[:cntrl:]]* ]]; then
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    if [[ $s == *[[:cntrl:]]* ]]; then
+      for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        if [[ $c == [[:cntrl:]] ]]; then printf -v c '\\u%04x' "'$c"; fi
+        out+=$c
+      done
+      s=$out
+    fi
+  fi
+  REPLY="\"$s\""
+}
+
+# log LEVEL MESSAGE [KEY=VALUE ...] — integer values are written as numbers, the rest as strings.
+log() {
+  local level=$1 msg=$2 num field key value line now seconds fraction
+  shift 2
+  case $level in
+    debug) num=20 ;; info) num=30 ;; warn) num=40 ;; error) num=50 ;; *) num=60 ;;
+  esac
+  ((num >= log_min)) || return 0
+  now=${EPOCHREALTIME:-}
+  if [[ -n $now ]]; then
+    seconds=${now%[.,]*}
+    fraction=${now#*[.,]}
+  else
+    printf -v seconds '%(%s)T' -1
+    fraction=000
+  fi
+  TZ=UTC0 printf -v line '{"level":"%s","time":"%(%Y-%m-%dT%H:%M:%S)T.%sZ","pid":%d,"component":"supervise.sh"' \
+    "$level" "$seconds" "${fraction:0:3}" "$$"
+  for field in "$@"; do
+    key=${field%%=*}
+    value=${field#*=}
+    if [[ $value =~ ^-?[0-9]{1,15}$ ]]; then
+      line+=",\"$key\":$value"
+    else
+      json_string "$value"
+      line+=",\"$key\":$REPLY"
+    fi
+  done
+  json_string "$msg"
+  printf '%s,"msg":%s}\n' "$line" "$REPLY" >&2
+}
+
+usage() {
+  cat <<'EOF'
+Usage: supervise.sh [--] <command> [args...]
+
+Runs <command> as the child of a tiny PID 1: SIGTERM/SIGINT become "terminate" on the app's
+graceful-terminator socket (else the signal), DEPUTY_TIMEOUT later the child's process group is
+killed; exit status is the child's (128+S for signal S), 127/126 when it cannot be started.
+
+Environment:
+  DEPUTY_IPC_DIR            directory of the sockets and the entrypoint pid file (default /run)
+  DEPUTY_TIMEOUT            grace period after SIGTERM/SIGINT: 500ms, 5s, 1m or milliseconds (default 25s)
+  DEPUTY_TIMEOUT_EXIT_CODE  exit status after the grace period ran out (default 137)
+  DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent
+  DEPUTY_CLI                deputy CLI used to send terminate when neither socat nor nc is installed
+EOF
+}
+
+usage_error() {
+  log error "$1 (run supervise.sh --help for usage)"
+  exit 2
+}
+
+# ---- configuration -------------------------------------------------------------------------
+
+# Sets REPLY to the duration $1 (500ms, 5s, 1.5s, 1m, 1h or bare milliseconds) in milliseconds.
+parse_duration_ms() {
+  local whole fraction unit scale
+  [[ $1 =~ ^[[:space:]]*([0-9]{1,12})(\.([0-9]{1,9}))?[[:space:]]*(ms|s|m|h)?[[:space:]]*$ ]] || return 1
+  whole=${BASH_REMATCH[1]} fraction=${BASH_REMATCH[3]} unit=${BASH_REMATCH[4]:-ms}
+  case $unit in ms) scale=1 ;; s) scale=1000 ;; m) scale=60000 ;; h) scale=3600000 ;; esac
+  fraction=${fraction}000000000
+  fraction=${fraction:0:9}
+  REPLY=$((10#$whole * scale + (10#$fraction * scale + 500000000) / 1000000000))
+  ((REPLY <= MAX_DURATION_MS)) || return 2
+}
+
+if [[ -n ${DEPUTY_LOG_LEVEL:-} && $log_min == 30 && $DEPUTY_LOG_LEVEL != info ]]; then
+  log warn "unknown DEPUTY_LOG_LEVEL; using info (choose one of trace, debug, info, warn, error, fatal, silent)" \
+    "DEPUTY_LOG_LEVEL=$DEPUTY_LOG_LEVEL"
+fi
+
+parse_duration_ms "${DEPUTY_TIMEOUT:-25s}"
+case $? in
+  0) timeout_ms=$REPLY ;;
+  1) usage_error "DEPUTY_TIMEOUT: invalid duration \"${DEPUTY_TIMEOUT}\"; use e.g. 500ms, 5s, 1m or a number of milliseconds" ;;
+  *) usage_error "DEPUTY_TIMEOUT: duration \"${DEPUTY_TIMEOUT}\" is too long (at most 24 days)" ;;
+esac
+printf -v timeout_seconds '%d.%03d' $((timeout_ms / 1000)) $((timeout_ms % 1000))
+
+timeout_exit_code=${DEPUTY_TIMEOUT_EXIT_CODE:-137}
+if ! [[ $timeout_exit_code =~ ^[0-9]{1,3}$ ]] || ((10#$timeout_exit_code > 255)); then
+  usage_error "DEPUTY_TIMEOUT_EXIT_CODE: \"${timeout_exit_code}\" is not an exit status; use an integer from 0 to 255"
+fi
+timeout_exit_code=$((10#$timeout_exit_code))
+
+case ${1-} in
+  -h | --help) usage; exit 0 ;;
+  --) shift ;;
+  -*) usage_error "unknown option '$1'" ;;
+esac
+(($# > 0)) || usage_error "missing the command to run, e.g. supervise.sh node server.js"
+
+# Sets REPLY to the first executable file named $1 in PATH, or returns 1 (no fork, unlike `type -P`).
+find_in_path() {
+  local dir dirs
+  IFS=: read -ra dirs <<<"${PATH-}"
+  for dir in "${dirs[@]}"; do
+    [[ -n $dir ]] || dir=.
+    if [[ -f $dir/$1 && -x $dir/$1 ]]; then
+      REPLY=$dir/$1
+      return 0
+    fi
+  done
+  return 1
+}
+
+# ---- the command must be startable: 127 not found, 126 not executable -----------------------
+
+command_name=$1
+if [[ $command_name == */* ]]; then
+  command_path=$command_name
+elif find_in_path "$command_name"; then
+  command_path=$REPLY
+else
+  log error "command not found: $command_name (is it installed and on PATH?)" "command=$command_name" "PATH=${PATH-}"
+  exit 127
+fi
+if [[ ! -e $command_path ]]; then
+  log error "command not found: $command_name (no such file)" "command=$command_name"
+  exit 127
+elif [[ -d $command_path || ! -x $command_path ]]; then
+  log error "command not executable: $command_name (permission denied or a directory; check its mode)" "command=$command_name"
+  exit 126
+fi
+
+# ---- sending terminate ---------------------------------------------------------------------
+
+# Sets REPLY to the deputy CLI the node sender runs, or returns 1.
+deputy_cli() {
+  local here=${BASH_SOURCE[0]%/*}
+  [[ ${BASH_SOURCE[0]} == */* ]] || here=.
+  if [[ -n ${DEPUTY_CLI:-} ]]; then
+    REPLY=$DEPUTY_CLI
+  elif [[ -f $here/../bin/deputy.js ]]; then
+    REPLY=$here/../bin/deputy.js
+  elif find_in_path deputy; then
+    :
+  elif [[ -f node_modules/k8s-deputy/bin/deputy.js ]]; then
+    REPLY=$PWD/node_modules/k8s-deputy/bin/deputy.js
+  else
+    return 1
+  fi
+}
+
+# send_terminate PID SOCKET — sends the datagram; sets sender and send_output; non-zero on failure.
+send_terminate() {
+  local pid=$1 socket=$2 cli
+  [[ $socket == /* ]] || socket=./$socket
+  if find_in_path socat; then
+    sender=socat
+    # socat splits addresses at ':' and ','; a relative name from inside the directory has neither.
+    send_output=$(cd -- "$ipc_dir" 2>&1 && exec timeout 5 socat -u STDIN "UNIX-SENDTO:./${socket##*/}" 2>&1 <<<terminate)
+  elif find_in_path nc; then
+    sender=nc
+    send_output=$(exec timeout 5 nc -U -u -q0 "$socket" 2>&1 <<<terminate)
+  elif find_in_path node && deputy_cli; then
+    sender=node
+    cli=$REPLY
+    if [[ $cli == *.js ]]; then
+      send_output=$(DEPUTY_IPC_DIR=$ipc_dir exec timeout 10 node "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
+    else
+      send_output=$(DEPUTY_IPC_DIR=$ipc_dir exec timeout 10 "$cli" terminate "$pid" --no-wait 2>&1 </dev/null)
+    fi
+  else
+    sender=none
+    send_output='neither socat, nc nor node with the deputy CLI is available'
+    return 1
+  fi
+}
+
+signal_child() {
+  local signal=$1 why=$2
+  log info "$why; sending SIG$signal to the child" "signal=SIG$signal" "child=$child"
+  kill -s "$signal" "$child" 2>/dev/null
+}
+
+# Asks the app to terminate through its socket, else signals the child.
+request_termination() {
+  local signal=$1 pid_file=$ipc_dir/deputy-entrypoint.pid text='' target socket sender send_output
+  if [[ ! -e $pid_file ]]; then
+    signal_child "$signal" "no entrypoint pid file at $pid_file"
+    return
+  fi
+  { IFS= read -r text <"$pid_file"; } 2>/dev/null # unreadable or no newline: judged below
+  if ! [[ $text =~ ^[0-9]{1,7}$ ]] || ((10#$text < 1 || 10#$text > PID_MAX)); then
+    log warn "pid file $pid_file is malformed; it must hold a decimal pid and a newline" "path=$pid_file" "content=${text:0:40}"
+    signal_child "$signal" "cannot tell which process to terminate"
+    return
+  fi
+  target=$((10#$text))
+  socket=$ipc_dir/graceful-terminator.$target.socket
+  if [[ ! -S $socket ]]; then
+    signal_child "$signal" "no graceful-terminator socket for pid $target at $socket"
+    return
+  fi
+  if send_terminate "$target" "$socket"; then
+    log info "received SIG$signal; sent terminate to pid $target" "signal=SIG$signal" "target=$target" "sender=$sender" "socket=$socket"
+  else
+    log warn "sending terminate to $socket with $sender failed: $send_output" "sender=$sender" "target=$target"
+    signal_child "$signal" "terminate could not be sent"
+  fi
+}
+
+# The grace period: a subshell in its own process group that SIGKILLs the child's group and
+# exits 0 when it runs out. It is killed (and exits non-zero) when the child exits first; once it
+# has begun the kill it ignores that SIGTERM, so its status always tells whether it fired.
+start_timer() {
+  set -m
+  (sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
+  timer=$!
+  set +m
+  log debug "grace period started" "timeoutMs=$timeout_ms"
+}
+
+on_terminate() {
+  local signal=$1
+  if [[ -z $child ]]; then
+    pending_signal=$signal # arrived before the child started: handled right after
+    return
+  fi
+  if ((terminating)); then
+    signal_child "$signal" "SIG$signal again during termination"
+    return
+  fi
+  terminating=1
+  start_timer
+  request_termination "$signal"
+}
+
+# shellcheck disable=SC2317 # called from the traps
+forward() {
+  [[ -n $child ]] || return 0
+  log debug "forwarding SIG$1 to the child" "signal=SIG$1" "child=$child"
+  kill -s "$1" "$child" 2>/dev/null
+}
+
+pending_signal=''
+trap 'on_terminate TERM' TERM
+trap 'on_terminate INT' INT
+for forwarded in HUP QUIT USR1 USR2 ALRM WINCH; do
+  # shellcheck disable=SC2064 # the signal name is meant to be expanded now
+  trap "forward $forwarded" "$forwarded"
+done
+
+# ---- run the child -------------------------------------------------------------------------
+
+# Job control for this one fork gives the child its own process group (so the grace period can
+# kill its descendants too), keeps stdin, and leaves SIGINT/SIGQUIT at their defaults. Traps
+# are reset to defaults in the child before exec.
+set -m
+exec -- "$@" &
+child=$!
+set +m
+log info "started $command_name" "child=$child" "command=$command_name"
+[[ -z $pending_signal ]] || on_terminate "$pending_signal"
+
+# A trapped signal interrupts `wait`; wait again while the child lives. bash remembers the
+# status of a reaped child, so the last `wait` returns it. Its stderr is silenced because bash
+# would print "Killed"-style job notices there (traps run after it returns, logging normally).
+while kill -0 "$child" 2>/dev/null; do
+  wait "$child" 2>/dev/null
+done
+wait "$child" 2>/dev/null
+status=$?
+
+if [[ -n $timer ]]; then
+  kill -s TERM -- "-$timer" 2>/dev/null
+  if wait "$timer" 2>/dev/null; then
+    log error "the child was still running ${timeout_ms} ms after termination began; killed its process group" "child=$child" "timeoutMs=$timeout_ms" "exitCode=$timeout_exit_code"
+    exit "$timeout_exit_code"
+  fi
+fi
+log info "child exited with status $status" "child=$child" "status=$status"
+exit "$status"

@@ -1,0 +1,301 @@
+/**
+ * Readiness and liveness checks: a registry of named checks that run concurrently on each probe,
+ * each bounded by its own timeout, optionally cached, reporting why they fail.
+ */
+import { UsageError } from './errors.js';
+
+/**
+ * Thrown by a check to say why it is not ready with a stable reason code: the probe reports
+ * `<name>:<detail>` (e.g. `kafka:results_not_connected`). Any other error reports just `<name>`.
+ * The message is shown only in verbose answers.
+ */
+export class NotReady extends Error {
+  /** Reason code appended to the check name: letters, digits, `_`, `-` and `.`. */
+  readonly detail: string;
+  constructor(detail: string, message?: string, options?: { cause?: unknown }) {
+    if (!CODE.test(detail)) {
+      throw new UsageError(`NotReady detail ${JSON.stringify(detail)} must match ${String(CODE)} (it becomes part of a reason code)`);
+    }
+    super(message ?? detail, options);
+    this.name = 'NotReady';
+    this.detail = detail;
+  }
+}
+
+/**
+ * A check: resolves (with anything) when healthy; throws or rejects when not. `signal` aborts when
+ * the check's timeout passes, so a check can cancel its I/O.
+ */
+export type Check = (signal: AbortSignal) => unknown;
+
+/** Options of `addReadinessCheck` / `addLivenessCheck`. */
+export interface CheckOptions {
+  /** A check still running after this many milliseconds fails with detail `timeout`. Default: 1000. */
+  readonly timeoutMs?: number;
+  /**
+   * Reuse a result for this many milliseconds after it was obtained, so frequent probes do not
+   * hammer a dependency. Default: 0 (run on every probe; concurrent probes still share one run).
+   */
+  readonly cacheMs?: number;
+}
+
+/** One check's outcome, as shown by `?verbose`. */
+export interface CheckResult {
+  readonly name: string;
+  readonly ok: boolean;
+  /** How long the run took, in milliseconds (of the run that produced a cached result). */
+  readonly durationMs: number;
+  /** `ok`, or the error message. May carry dependency details: shown only in verbose answers. */
+  readonly message: string;
+  /** The reason code when failing: `<name>` or `<name>:<detail>`. */
+  readonly reason?: string;
+  /** True when the result came from the cache. */
+  readonly cached?: boolean;
+}
+
+const CODE = /^[A-Za-z0-9_.-]+$/;
+
+interface Entry {
+  readonly name: string;
+  readonly check: Check;
+  readonly timeoutMs: number;
+  readonly cacheMs: number;
+  /** The run in flight, if one is. */
+  running: Run | undefined;
+  /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
+  cached: { result: CheckResult; until: number } | undefined;
+}
+
+function checkDuration(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 2_147_483_647) {
+    throw new UsageError(`${what} must be an integer number of milliseconds from 0 to 2147483647, got ${String(value)}`);
+  }
+}
+
+function failure(name: string, startedMs: number, error: unknown): CheckResult {
+  const durationMs = Math.round(performance.now() - startedMs);
+  if (error instanceof NotReady) return { name, ok: false, durationMs, message: error.message, reason: `${name}:${error.detail}` };
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  return { name, ok: false, durationMs, message, reason: name };
+}
+
+function success(name: string, startedMs: number): CheckResult {
+  return { name, ok: true, durationMs: Math.round(performance.now() - startedMs), message: 'ok' };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** A check run in flight: when it must have answered (performance.now() ms), and what then. */
+interface PendingRun {
+  readonly deadline: number;
+  readonly expire: () => void;
+}
+
+/**
+ * The deadlines of all check runs in flight, served by one timer set for the earliest of them: a
+ * timer per run would cost more than a cheap check itself on a busy probe path.
+ */
+class Deadlines {
+  readonly #pending = new Set<PendingRun>();
+  #timer: NodeJS.Timeout | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+
+  add(run: PendingRun): void {
+    this.#pending.add(run);
+    if (run.deadline < this.#armedFor) this.#arm(run.deadline);
+    else this.#timer!.ref();
+  }
+
+  /**
+   * Forgets a run that answered. The timer stays (at worst it wakes once to find nothing), but
+   * it no longer keeps the process alive once nothing is pending.
+   */
+  delete(run: PendingRun): void {
+    this.#pending.delete(run);
+    if (this.#pending.size === 0) this.#timer?.unref();
+  }
+
+  #arm(deadline: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    // setTimeout may fire up to a millisecond before a fractional deadline.
+    const now = performance.now() + 1;
+    const expired: PendingRun[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const run of this.#pending) {
+      if (run.deadline <= now) expired.push(run);
+      else if (run.deadline < next) next = run.deadline;
+    }
+    for (const run of expired) this.#pending.delete(run);
+    if (next < this.#armedFor) this.#arm(next);
+    for (const run of expired) {
+      try {
+        run.expire();
+      } catch (error) {
+        // Surfaces as it would have, without stranding the other expired runs.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+const deadlines = new Deadlines();
+
+/** Handed to checks that declare no parameter (they never look at it). */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/** A set of named checks of one kind (readiness or liveness). */
+export class CheckRegistry {
+  readonly #entries: Entry[] = [];
+  readonly #kind: string;
+
+  constructor(kind: string) {
+    this.#kind = kind;
+  }
+
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  add(name: string, check: Check, options: CheckOptions = {}): void {
+    if (typeof name !== 'string' || !CODE.test(name)) {
+      throw new UsageError(`${this.#kind} check name ${JSON.stringify(name)} must match ${String(CODE)} (it becomes a reason code)`);
+    }
+    if (typeof check !== 'function') throw new UsageError(`${this.#kind} check ${name} must be a function`);
+    if (this.#entries.some((entry) => entry.name === name)) {
+      throw new UsageError(`a ${this.#kind} check named ${name} already exists: give each check its own name`);
+    }
+    const { timeoutMs = 1000, cacheMs = 0 } = options;
+    checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
+    checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, cached: undefined });
+  }
+
+  /**
+   * Runs every check concurrently. Returns the results (in registration order) when every check
+   * answered synchronously or from the cache; otherwise returns undefined and calls `later` with
+   * them once the last check has answered or timed out.
+   */
+  run(later: (results: CheckResult[]) => void): CheckResult[] | undefined {
+    const collector = new Collector(this.#entries.length, later);
+    for (let index = 0; index < this.#entries.length; index += 1) this.#start(this.#entries[index]!, collector, index);
+    return collector.synchronousResults();
+  }
+
+  /**
+   * Delivers the entry's result to `collector`: from the cache, from the run in flight, or from a
+   * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
+   * port, so the hot path allocates little and skips what cannot matter: the AbortController for
+   * checks that take no signal, the deadline for checks that answer synchronously.
+   */
+  #start(entry: Entry, collector: Collector, index: number): void {
+    if (entry.cached !== undefined && performance.now() < entry.cached.until) {
+      collector.deliver(index, entry.cached.result);
+      return;
+    }
+    // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
+    if (entry.running !== undefined) {
+      entry.running.wait(collector, index);
+      return;
+    }
+    const startedMs = performance.now();
+    const controller = entry.check.length > 0 ? new AbortController() : undefined;
+    let value: unknown;
+    try {
+      value = entry.check(controller?.signal ?? NEVER_ABORTED);
+    } catch (error) {
+      collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
+      return;
+    }
+    if (!isThenable(value)) {
+      collector.deliver(index, remember(entry, success(entry.name, startedMs)));
+      return;
+    }
+    const run = new Run(entry, startedMs, controller, collector, index);
+    entry.running = run;
+    deadlines.add(run);
+    value.then(
+      () => run.finish(success(entry.name, startedMs)),
+      (error: unknown) => run.finish(failure(entry.name, startedMs, error)),
+    );
+  }
+}
+
+/** Keeps a result for `cacheMs`, marked `cached` for the probes that reuse it. */
+function remember(entry: Entry, result: CheckResult): CheckResult {
+  if (entry.cacheMs > 0) entry.cached = { result: { ...result, cached: true }, until: performance.now() + entry.cacheMs };
+  return result;
+}
+
+/** Gathers one probe's results; hands them over at once or, once the last one is in, later. */
+class Collector {
+  readonly #results: CheckResult[];
+  #remaining: number;
+  #synchronous = true;
+  readonly #later: (results: CheckResult[]) => void;
+
+  constructor(size: number, later: (results: CheckResult[]) => void) {
+    this.#results = new Array<CheckResult>(size);
+    this.#remaining = size;
+    this.#later = later;
+  }
+
+  deliver(index: number, result: CheckResult): void {
+    this.#results[index] = result;
+    this.#remaining -= 1;
+    if (this.#remaining === 0 && !this.#synchronous) this.#later(this.#results);
+  }
+
+  /** The results if all came in synchronously; from now on the last delivery calls `later`. */
+  synchronousResults(): CheckResult[] | undefined {
+    this.#synchronous = false;
+    return this.#remaining === 0 ? this.#results : undefined;
+  }
+}
+
+/** An asynchronous check run in flight, shared by the probes that arrive meanwhile. */
+class Run implements PendingRun {
+  readonly deadline: number;
+  readonly #entry: Entry;
+  readonly #startedMs: number;
+  readonly #controller: AbortController | undefined;
+  readonly #waiting: Array<Collector | number>;
+  #done = false;
+
+  constructor(entry: Entry, startedMs: number, controller: AbortController | undefined, collector: Collector, index: number) {
+    this.deadline = startedMs + entry.timeoutMs;
+    this.#entry = entry;
+    this.#startedMs = startedMs;
+    this.#controller = controller;
+    this.#waiting = [collector, index];
+  }
+
+  wait(collector: Collector, index: number): void {
+    this.#waiting.push(collector, index);
+  }
+
+  expire(): void {
+    const error = new NotReady('timeout', `no answer within ${this.#entry.timeoutMs} ms`);
+    this.#controller?.abort(error);
+    this.finish(failure(this.#entry.name, this.#startedMs, error));
+  }
+
+  finish(result: CheckResult): void {
+    if (this.#done) return; // the check answered after its timeout
+    this.#done = true;
+    deadlines.delete(this);
+    if (this.#entry.running === this) this.#entry.running = undefined;
+    remember(this.#entry, result);
+    for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
+  }
+}

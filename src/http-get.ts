@@ -1,0 +1,68 @@
+/**
+ * One small HTTP GET over node:http/https, shared by the HTTP check and `deputy probe`: status and
+ * (capped) body, cancellable, no agent, nothing else loaded.
+ */
+import { request as httpRequest } from 'node:http';
+
+/** What came back. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** Bodies are read up to this many bytes; the rest is ignored (status endpoints are small). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Options of `httpGet`. */
+export interface HttpGetOptions {
+  /** Aborting it destroys the request and rejects with `signal.reason`. */
+  readonly signal: AbortSignal;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Called once the TCP connection is up (tells "unreachable" from "no answer"). */
+  readonly onConnected?: () => void;
+}
+
+/**
+ * GETs `url`. Rejects with the request error (ECONNREFUSED, a parse error from a non-HTTP peer,
+ * …) or with `signal.reason` once `signal` aborts.
+ */
+export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpAnswer> {
+  const { signal, headers = {}, onConnected } = options;
+  const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const req = request(url, { method: 'GET', agent: false, headers: { accept: 'application/json, */*', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (bytes < MAX_BODY_BYTES) chunks.push(chunk);
+        bytes += chunk.length;
+      });
+      res.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') });
+      });
+      res.on('error', fail);
+    });
+    function fail(error: unknown): void {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    }
+    function onAbort(): void {
+      req.destroy();
+      reject(signal.reason);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', fail);
+    if (onConnected) {
+      req.once('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', onConnected);
+        else onConnected();
+      });
+    }
+    req.end();
+  });
+}

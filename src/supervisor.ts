@@ -1,0 +1,387 @@
+/**
+ * `deputy supervise`: the container's init process. The termination sequence, in order:
+ * 1. spawn the command (no shell, stdio/cwd/env inherited, its own process group);
+ * 2. pass signals on; on SIGTERM or SIGINT send `terminate` to the entrypoint named by the pid file
+ *    at that moment, else the signal to the child, and start the timeout;
+ * 3. at the timeout SIGKILL the child's process group and exit with the timeout status;
+ * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
+ *    bounded by what is left of the timeout), then exit with the child's status.
+ * Orphans are reaped all along (src/reaper.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createLineLogger } from './line-log.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
+import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
+import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
+import type { SuperviseOptions } from './types.js';
+
+export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
+/** The command was not found. */
+export const EXIT_NOT_FOUND = 127;
+/** The command was found but could not be executed. */
+export const EXIT_NOT_EXECUTABLE = 126;
+/** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Polling period while waiting for leftover processes and preStop hooks. */
+const POLL_MS = 20;
+/** Bind the supervisor's socket (loading unix-dgram) this long after start, off the start-up path. */
+const WARM_UP_DELAY_MS = 50;
+/** The least time a released preStop hook gets to return before the supervisor exits. */
+const RELEASE_GRACE_MS = 1000;
+
+let terminatorModule: Promise<typeof import('./terminator.js')> | undefined;
+const loadTerminator = (): Promise<typeof import('./terminator.js')> => (terminatorModule ??= import('./terminator.js'));
+
+/** Runs the command under supervision; resolves with the status the supervisor should exit with. */
+export function supervise(options: SuperviseOptions): Promise<number> {
+  return new Supervision(options).run();
+}
+
+class Supervision {
+  readonly #command: string;
+  readonly #args: readonly string[];
+  readonly #timeoutMs: number;
+  readonly #timeoutExitCode: number;
+  readonly #processGroup: boolean;
+  readonly #subreaper: boolean;
+  readonly #log = createLineLogger('supervisor');
+  /** Children libuv waits for; the reaper leaves them alone. */
+  readonly #spawned = new Set<number>();
+  #child: ChildProcess | undefined;
+  #childPid = 0;
+  #startedAt = 0;
+  #terminatingSince: number | undefined;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  #timedOut = false;
+  /** Set by a second SIGINT: kill everything and exit with this. */
+  #forcedStatus: number | undefined;
+  /** Stop waiting for leftovers and preStop hooks (set by SIGINT). */
+  #hurry = false;
+  #childExited = false;
+  #settled = false;
+  #reaper: Reaper | undefined;
+  /** preStop hooks seen while running: pid → the pid each one terminates. */
+  readonly #hooks = new Map<number, number>();
+  #resolve: (status: number) => void = () => {};
+  #markDone: () => void = () => {};
+  /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
+  readonly #done = new Promise<void>((resolve) => (this.#markDone = resolve));
+
+  constructor(options: SuperviseOptions) {
+    this.#command = options.command;
+    this.#args = options.args ?? [];
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#timeoutExitCode = options.timeoutExitCode ?? DEFAULT_TIMEOUT_EXIT_CODE;
+    this.#processGroup = options.processGroup ?? false;
+    this.#subreaper = options.subreaper ?? false;
+  }
+
+  run(): Promise<number> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      const pid1 = process.pid === 1;
+      if (this.#subreaper && !pid1) {
+        try {
+          becomeSubreaper();
+        } catch (error) {
+          this.#log.error({ err: error }, 'cannot become a subreaper; orphans will go to the real init');
+        }
+      }
+      // Listeners first: as PID 1 a signal without one is silently dropped.
+      for (const signal of TERMINATION_SIGNALS) process.on(signal, this.#onTerminationSignal);
+      for (const signal of FORWARDED_SIGNALS) process.on(signal, this.#onForwardedSignal);
+
+      this.#startedAt = Date.now();
+      const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      this.#child = child;
+      child.on('error', this.#onSpawnError);
+      if (child.pid === undefined) return; // 'error' follows on the next tick
+      this.#childPid = child.pid;
+      this.#spawned.add(child.pid);
+      child.on('exit', this.#onChildExit);
+
+      const reaping = pid1 || this.#subreaper;
+      if (reaping) {
+        this.#reaper = new Reaper(
+          this.#spawned,
+          (pids) => this.#log.debug({ pids, count: pids.length }, 'orphans reaped'),
+          (error) => this.#log.error({ err: error }, 'cannot reap orphans'),
+        );
+        this.#reaper.start();
+      }
+      this.#log.info(
+        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs },
+        'supervisor started',
+      );
+      setTimeout(() => {
+        void this.#listenForTerminate();
+        void this.#watchPreStopHooks();
+      }, WARM_UP_DELAY_MS).unref();
+    });
+  }
+
+  readonly #onSpawnError = (error: NodeJS.ErrnoException): void => {
+    if (this.#childPid !== 0) {
+      this.#log.error({ err: error }, 'child process error');
+      return;
+    }
+    const notFound = error.code === 'ENOENT';
+    const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+    const message = notFound ? `command not found: ${this.#command}` : `cannot execute ${this.#command}: ${error.code ?? error.message}`;
+    this.#log.error({ command: this.#command, code: error.code, status }, message);
+    this.#settle(status);
+  };
+
+  readonly #onTerminationSignal = (signal: NodeJS.Signals): void => {
+    this.#log.info({ signal }, 'signal received');
+    this.beginTermination(signal);
+  };
+
+  readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
+    const to = this.#processGroup ? -this.#childPid : this.#childPid;
+    this.#log.info({ signal, forwardedTo: this.#childExited ? undefined : to }, 'signal received');
+    if (!this.#childExited) this.#signalChild(signal);
+  };
+
+  /**
+   * Starts termination: `terminate` to the pid file's process, else `signal` to the child.
+   * A second SIGINT kills at once (exit 130); a SIGINT once the child has exited kills what it
+   * left at once (its status stands); anything else while terminating is logged and ignored.
+   */
+  beginTermination(signal: NodeJS.Signals): void {
+    if (this.#childExited) {
+      if (signal === 'SIGINT' && !this.#hurry) {
+        this.#log.warn({ signal }, 'SIGINT after the child exited; killing what it left now');
+        this.#hurry = true;
+        this.#killEverything();
+        this.#wake?.();
+        return;
+      }
+      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      return;
+    }
+    if (this.#terminatingSince !== undefined) {
+      if (signal === 'SIGINT' && this.#forcedStatus === undefined) {
+        this.#log.warn({ signal }, 'second SIGINT during termination; killing the child now');
+        this.#forcedStatus = EXIT_INTERRUPTED;
+        this.#hurry = true;
+        this.#killEverything();
+        return;
+      }
+      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      return;
+    }
+    this.#terminatingSince = Date.now();
+    this.#timeoutTimer = setTimeout(this.#onTimeout, this.#timeoutMs);
+    void this.#deliver(signal);
+  }
+
+  async #deliver(signal: NodeJS.Signals): Promise<void> {
+    let target: number | undefined;
+    let reason: string;
+    try {
+      target = readEntrypointPid();
+      reason = 'no entrypoint pid file';
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    if (target === process.pid) reason = 'the entrypoint pid file names the supervisor itself';
+    else if (target !== undefined) {
+      try {
+        const { gracefulTerminate } = await loadTerminator();
+        await gracefulTerminate(target, { wait: false, timeoutMs: this.#remainingMs() });
+        this.#log.info({ via: 'socket', target }, 'terminate sent');
+        return;
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+    }
+    if (this.#childExited) return;
+    const to = this.#processGroup ? -this.#childPid : this.#childPid;
+    this.#log.warn({ reason }, `cannot send terminate; sending ${signal} to the child instead`);
+    this.#signalChild(signal);
+    this.#log.info({ via: 'signal', signal, target: to }, 'terminate sent');
+  }
+
+  readonly #onTimeout = (): void => {
+    if (this.#childExited) return;
+    this.#timedOut = true;
+    this.#log.error({ timeoutMs: this.#timeoutMs, childPid: this.#childPid }, 'timeout: killing the child process group');
+    this.#killEverything();
+  };
+
+  readonly #onChildExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    this.#childExited = true;
+    const status = exitStatus(code, signal);
+    this.#log.info({ code, signal, status, durationMs: Date.now() - this.#startedAt }, 'child exited');
+    void this.#finish(status);
+  };
+
+  async #finish(childStatus: number): Promise<void> {
+    if (this.#timeoutTimer) clearTimeout(this.#timeoutTimer);
+    if (!this.#timedOut && this.#forcedStatus === undefined) {
+      const deadline = (this.#terminatingSince ?? Date.now()) + this.#timeoutMs;
+      await this.#endLeftovers(deadline);
+      await this.#awaitPreStopHooks(deadline);
+    } else {
+      this.#killEverything();
+    }
+    this.#reaper?.sweep();
+    this.#settle(this.#forcedStatus ?? (this.#timedOut ? this.#timeoutExitCode : childStatus));
+  }
+
+  /** The main child has exited: SIGTERM the processes it left, SIGKILL those still there at `deadline`. */
+  async #endLeftovers(deadline: number): Promise<void> {
+    const signalled = new Set<number>();
+    for (;;) {
+      this.#reaper?.sweep();
+      const living = livingDescendants();
+      if (living.length === 0) {
+        if (signalled.size > 0) this.#log.info({ count: signalled.size }, 'leftover processes ended');
+        return;
+      }
+      if (this.#hurry || Date.now() >= deadline) {
+        this.#log.warn({ pids: living }, 'leftover processes still running at the timeout; killing them');
+        for (const pid of living) this.#kill(pid, 'SIGKILL');
+        return;
+      }
+      const fresh = living.filter((pid) => !signalled.has(pid));
+      if (fresh.length > 0) {
+        this.#log.info({ pids: fresh }, 'the child exited and left processes running; sending them SIGTERM');
+        for (const pid of fresh) {
+          signalled.add(pid);
+          this.#kill(pid, 'SIGTERM');
+        }
+      }
+      await this.#pause();
+    }
+  }
+
+  /**
+   * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Hooks aimed at
+   * the app: wait until their processes have exited — not merely removed their markers, which
+   * they do just before exiting. Hooks aimed at the supervisor itself cannot outlive it: release
+   * them (they then return 0) and wait for them to exit. All within the timeout.
+   */
+  async #awaitPreStopHooks(deadline: number): Promise<void> {
+    const { isRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
+    const refresh = (): void => {
+      for (const hook of runningPreStopHooks()) this.#hooks.set(hook.pid, hook.target);
+    };
+    const running = (aimedAtUs: boolean): number[] =>
+      [...this.#hooks].filter(([pid, target]) => (target === process.pid) === aimedAtUs && isRunning(pid)).map(([pid]) => pid);
+
+    refresh();
+    let waiting = running(false);
+    if (waiting.length > 0) {
+      this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
+      while (waiting.length > 0 && !this.#hurry && Date.now() < deadline) {
+        await this.#pause();
+        refresh();
+        waiting = running(false);
+      }
+      if (waiting.length > 0) this.#log.warn({ pids: waiting }, 'preStop hook still running at the timeout; exiting anyway');
+      else this.#log.info('preStop hook returned');
+    }
+
+    const aimedAtUs = runningPreStopHooks().filter((hook) => hook.target === process.pid);
+    if (aimedAtUs.length === 0) return;
+    for (const hook of aimedAtUs) releaseHook(hook);
+    this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
+    // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
+    const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
+    while (aimedAtUs.some((hook) => isRunning(hook.pid)) && !this.#hurry && Date.now() < hookDeadline) {
+      await this.#pause();
+    }
+  }
+
+  /**
+   * Notes every preStop hook that starts while the supervisor runs, so that one that has already
+   * removed its marker but not yet exited is still waited for.
+   */
+  async #watchPreStopHooks(): Promise<void> {
+    const [{ watch }, { readMarker }] = await Promise.all([import('node:fs'), import('./prestop.js')]);
+    try {
+      const watcher = watch(ipcDir(), (_event, name) => {
+        if (typeof name !== 'string') return;
+        const hook = readMarker(name);
+        if (hook && !this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook.target);
+      });
+      watcher.on('error', () => watcher.close());
+      watcher.unref();
+    } catch (error) {
+      this.#log.debug({ err: error }, 'cannot watch the IPC directory for preStop hooks');
+    }
+  }
+
+  /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
+  async #listenForTerminate(): Promise<void> {
+    try {
+      const [{ gracefulTerminator }, { routeSdkLog }] = await Promise.all([loadTerminator(), import('./log.js')]);
+      if (this.#settled) return;
+      routeSdkLog(this.#log); // the terminator's records in the supervisor's format, without pino
+      gracefulTerminator(
+        () => {
+          this.#log.info('terminate received on the supervisor socket');
+          this.beginTermination('SIGTERM');
+          return this.#done;
+        },
+        { setEntrypoint: false, signals: [] },
+      );
+    } catch (error) {
+      this.#log.debug({ err: error }, 'supervisor socket not bound; deputy terminate reaches the app through its pid file only');
+    }
+  }
+
+  #wake: (() => void) | undefined;
+
+  /** Sleeps one poll period, or less when a second SIGINT arrives. */
+  #pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, POLL_MS);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #remainingMs(): number {
+    return Math.max(0, (this.#terminatingSince ?? Date.now()) + this.#timeoutMs - Date.now());
+  }
+
+  #signalChild(signal: NodeJS.Signals): void {
+    this.#kill(this.#processGroup ? -this.#childPid : this.#childPid, signal);
+  }
+
+  /** SIGKILL to the child's process group, the child, and every living descendant. */
+  #killEverything(): void {
+    if (!this.#childExited) {
+      this.#kill(-this.#childPid, 'SIGKILL');
+      this.#kill(this.#childPid, 'SIGKILL');
+    }
+    for (const pid of livingDescendants()) this.#kill(pid, 'SIGKILL');
+  }
+
+  #kill(pid: number, signal: NodeJS.Signals): void {
+    if (pid === 0) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  #settle(status: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reaper?.stop();
+    this.#log.info({ status }, 'supervisor exiting');
+    this.#markDone();
+    this.#resolve(status);
+  }
+}

@@ -1,0 +1,480 @@
+// deputy supervise, black box: run as a real PID 1 under `unshare --pid --fork --mount-proc`,
+// signalled from outside the namespace, its logs and exit status read as a user would.
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
+import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSuperviseArgs } from '../src/supervise-args.js';
+import { DEPUTY_BIN, FIXTURES, logIndex, runDeputy, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
+
+// --kill-child: should a test end before it found PID 1, killing unshare (by pid) ends the namespace.
+const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
+const NODE = process.execPath;
+
+function pid1Unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
+  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
+  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
+  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
+  const nsenter = spawnSync('nsenter', ['--version'], { encoding: 'utf8' });
+  if (nsenter.error) return `nsenter is not available (${nsenter.error.message}); install util-linux`;
+  return undefined;
+}
+
+const unavailable = pid1Unavailable();
+const skip = unavailable ? `cannot run the supervisor as PID 1: ${unavailable}` : false;
+if (unavailable && process.env.CI === 'true') t.fail(`${skip} (a skip is a failure when CI=true)`);
+
+/** Direct children of `pid`, read from the host's /proc. */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return found;
+  }
+  for (const task of tasks) {
+    try {
+      for (const word of readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ')) if (/^[0-9]+$/.test(word)) found.push(Number(word));
+    } catch {
+      // task ended
+    }
+  }
+  return found;
+}
+
+function stateOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Supervised extends Child {
+  /** The supervisor's pid as seen from the test (outside its namespace). */
+  readonly supervisorPid: number;
+  readonly dir: string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+interface SuperviseOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Run as PID 1 of a new PID namespace (default) or as a plain child. */
+  readonly pid1?: boolean;
+  readonly cwd?: string;
+}
+
+/** Starts `deputy supervise …args` and resolves once it has logged its start. */
+async function supervise(t: Test, args: readonly string[], options: SuperviseOptions = {}): Promise<Supervised> {
+  const { pid1 = true, cwd } = options;
+  const dir = options.env?.DEPUTY_IPC_DIR ?? tempIpcDir(t);
+  const env = { DEPUTY_IPC_DIR: dir, ...options.env };
+  const command = [...(pid1 ? ['unshare', ...UNSHARE] : []), NODE, DEPUTY_BIN, 'supervise', ...args];
+  const child =
+    cwd === undefined
+      ? spawnChild(t, command[0]!, command.slice(1), env)
+      : spawnChild(t, '/bin/sh', ['-c', 'cd "$0" && exec "$@"', cwd, ...command], env);
+  await child.waitForLog('supervisor started');
+  // It has logged its start, so it ran; not finding it under unshare means it has already exited.
+  const supervisorPid = pid1 ? (childrenOf(child.pid)[0] ?? 0) : child.pid;
+  t.teardown(() => {
+    try {
+      if (supervisorPid !== 0) process.kill(supervisorPid, 'SIGKILL'); // as PID 1 this ends the whole namespace
+    } catch {
+      // exited
+    }
+  });
+  const kill = (signal: NodeJS.Signals): void => {
+    if (supervisorPid === 0) throw new Error(`the supervisor exited before the test could send ${signal}; logs: ${JSON.stringify(child.logs)}`);
+    process.kill(supervisorPid, signal);
+  };
+  return { ...child, supervisorPid, dir, kill };
+}
+
+/** Runs `deputy terminate …` inside the supervisor's namespaces, as the kubelet runs a preStop exec. */
+function preStop(t: Test, supervised: Supervised, args: readonly string[] = []): Child {
+  return spawnChild(t, 'nsenter', ['--target', String(supervised.supervisorPid), '--pid', '--mount', '--', NODE, DEPUTY_BIN, 'terminate', ...args], {
+    DEPUTY_IPC_DIR: supervised.dir,
+  });
+}
+
+const fixture = (name: string): string => join(FIXTURES, name);
+const msgIs = (msg: string, fields: Record<string, unknown> = {}) => (record: LogRecord) =>
+  record.msg === msg && Object.entries(fields).every(([key, value]) => record[key] === value);
+
+/** The statuses of `supervise -- sh -c 'exit N'` for each N, `parallel` at a time. */
+async function exitStatuses(codes: readonly number[], parallel: number): Promise<Map<number, number>> {
+  const results = new Map<number, number>();
+  const queue = [...codes];
+  const worker = async (): Promise<void> => {
+    for (let code = queue.shift(); code !== undefined; code = queue.shift()) {
+      const status = await new Promise<number>((resolve) => {
+        const child = spawn('unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', '--', 'sh', '-c', `exit ${code}`], {
+          stdio: 'ignore',
+          env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' },
+        });
+        child.on('exit', (exitCode) => resolve(exitCode ?? -1));
+      });
+      results.set(code, status);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return results;
+}
+
+// Each run starts a Node supervisor (≈ 0.1 s of CPU): all 256 statuses would cost half a minute of
+// a shared 2-core machine, so the check covers every boundary (0-3, the exec-failure statuses,
+// 128+N around SIGINT, SIGKILL and SIGTERM, the top) plus a spread of ordinary values.
+const STATUSES = [0, 1, 2, 3, 7, 42, 63, 64, 99, 125, 126, 127, 128, 129, 130, 131, 136, 137, 138, 142, 143, 144, 192, 200, 254, 255];
+
+t.test('the child\'s exit status passes through unchanged', { skip }, async (t) => {
+  const statuses = await exitStatuses(STATUSES, 4);
+  const wrong = STATUSES.filter((code) => statuses.get(code) !== code).map((code) => `${code}→${String(statuses.get(code))}`);
+  t.same(wrong, [], `all ${STATUSES.length} statuses came out unchanged`);
+});
+
+t.test('a child killed by a signal gives 128+N', { skip }, async (t) => {
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGKILL'] as const) {
+    const supervised = await supervise(t, ['--', 'sh', '-c', `kill -${signal.slice(3)} $$`]);
+    const { status } = await supervised.exited;
+    t.equal(status, 128 + constants.signals[signal], `${signal} → ${128 + constants.signals[signal]}`);
+    t.ok(supervised.logs.find(msgIs('child exited', { signal })), 'the exit log names the signal');
+  }
+});
+
+t.test('every catchable signal but the documented exceptions reaches the child', { skip }, async (t) => {
+  const exceptions = new Set(['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGSYS']);
+  const termination = new Set(['SIGTERM', 'SIGINT']);
+  // One name per number 1..31 (SIGIOT = SIGABRT, SIGPOLL = SIGIO are aliases).
+  const byNumber = new Map<number, NodeJS.Signals>();
+  for (const [name, number] of Object.entries(constants.signals) as Array<[NodeJS.Signals, number]>) {
+    if (number >= 1 && number <= 31 && !byNumber.has(number)) byNumber.set(number, name);
+  }
+  const forwarded = [...byNumber.values()].filter((name) => !exceptions.has(name) && !termination.has(name));
+  t.ok(forwarded.length >= 15, `${forwarded.length} signals to check`);
+  const supervised = await supervise(t, ['--', NODE, fixture('signal-app.js')], { env: { SIGNALS: forwarded.join(',') } });
+  await supervised.waitForLog(msgIs('ready'));
+  for (const signal of forwarded) {
+    supervised.kill(signal);
+    await supervised.waitForLog(msgIs('got signal', { signal, role: 'child' }), 5000);
+    t.pass(`${signal} reached the child`);
+  }
+  t.notOk(
+    supervised.logs.some((record) => typeof record.msg === 'string' && record.msg.includes('Debugger listening')),
+    'SIGUSR1 did not open the supervisor\'s inspector',
+  );
+  supervised.kill('SIGTERM');
+  t.equal((await supervised.exited).status, 143, 'graceless child (no socket) killed by the SIGTERM it was sent');
+  t.ok(supervised.logs.find(msgIs('terminate sent', { via: 'signal', signal: 'SIGTERM' })));
+});
+
+t.test('--process-group: a forwarded signal reaches the grandchild too', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--process-group', '--', NODE, fixture('signal-app.js')], {
+    env: { SIGNALS: 'SIGHUP', SPAWN_CHILD: '1' },
+  });
+  await supervised.waitForLog(msgIs('ready', { role: 'grandchild' }));
+  supervised.kill('SIGHUP');
+  await supervised.waitForLog(msgIs('got signal', { signal: 'SIGHUP', role: 'child' }));
+  await supervised.waitForLog(msgIs('got signal', { signal: 'SIGHUP', role: 'grandchild' }));
+  t.pass('child and grandchild both got SIGHUP');
+  supervised.kill('SIGTERM'); // graceless: both die of it (the group gets it too)
+  t.equal((await supervised.exited).status, 143);
+});
+
+/** Zombie children of `pid`, seen from outside. */
+const zombiesUnder = (pid: number): number[] => childrenOf(pid).filter((child) => stateOf(child) === 'Z');
+
+/** Resolves once the 'orphans reaped' debug logs add up to `count`. */
+async function reapedCount(child: Child, count: number): Promise<void> {
+  let total = 0;
+  await child.waitForLog((record) => {
+    if (record.msg === 'orphans reaped') total += record.count as number;
+    return total >= count;
+  }, 20_000);
+}
+
+t.test('as PID 1, 100 orphans leave no zombie behind', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', fixture('orphan-maker.sh'), '100', '5']);
+  await reapedCount(supervised, 100);
+  t.not(supervised.supervisorPid, 0, 'the supervisor is running');
+  t.same(zombiesUnder(supervised.supervisorPid), [], 'no zombie among the supervisor\'s children');
+  supervised.send('done');
+  t.equal((await supervised.exited).status, 5);
+});
+
+t.test('with --subreaper when not PID 1, 100 orphans leave no zombie behind', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--subreaper', '--', fixture('orphan-maker.sh'), '100'], { pid1: false });
+  t.ok(supervised.logs.find(msgIs('supervisor started', { pid1: false, reaping: true })));
+  await reapedCount(supervised, 100);
+  t.not(supervised.supervisorPid, 0, 'the supervisor is running');
+  t.same(zombiesUnder(supervised.supervisorPid), [], 'no zombie among the supervisor\'s children');
+  supervised.send('done');
+  t.equal((await supervised.exited).status, 0);
+});
+
+t.test('the main child exits while a grandchild lives: SIGTERM it, then exit with the child\'s status', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', 'sh', '-c', 'sleep 1000 & echo started; exit 3']);
+  t.equal((await supervised.exited).status, 3);
+  const left = supervised.logs.find(msgIs('the child exited and left processes running; sending them SIGTERM'));
+  t.ok(left, 'the leftover sleep was signalled');
+  t.equal((left?.pids as number[] | undefined)?.length, 1);
+  t.ok(supervised.logs.find(msgIs('leftover processes ended')), 'and ended before the supervisor exited');
+  t.ok(logIndex(supervised.logs, 'leftover processes ended') < logIndex(supervised.logs, 'supervisor exiting'));
+});
+
+/** A child that leaves a process ignoring SIGTERM, then exits with $1 after a line on stdin. */
+const LEFTOVER_IGNORING_TERM = `(trap '' TERM; echo 'leftover ready'; exec sleep 1000) & read -r _line; exit "$1"`;
+
+t.test('a leftover that ignores SIGTERM is killed when the timeout runs out', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--timeout', '300ms', '--', 'sh', '-c', LEFTOVER_IGNORING_TERM, 'sh', '4']);
+  await waitForStdout(supervised, 'leftover ready');
+  supervised.send('exit');
+  t.equal((await supervised.exited).status, 4, 'still the main child\'s status');
+  t.ok(supervised.logs.find(msgIs('leftover processes still running at the timeout; killing them')));
+});
+
+t.test('a SIGINT while leftovers are being ended kills them at once; the child\'s status stands', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', 'sh', '-c', LEFTOVER_IGNORING_TERM, 'sh', '6']);
+  await waitForStdout(supervised, 'leftover ready');
+  supervised.send('exit');
+  await supervised.waitForLog('the child exited and left processes running; sending them SIGTERM');
+  supervised.kill('SIGINT');
+  t.equal((await supervised.exited).status, 6, 'not 130: the child had exited by itself');
+  t.ok(supervised.logs.find(msgIs('SIGINT after the child exited; killing what it left now')));
+});
+
+t.test('exec failures: 127 not found, 126 not executable, naming the command', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'deputy-exec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notExecutable = join(dir, 'not-executable');
+  writeFileSync(notExecutable, '#!/bin/sh\nexit 0\n');
+  chmodSync(notExecutable, 0o644);
+  const missing = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', 'no-such-command-xyz']);
+  t.equal((await missing.exited).status, 127);
+  t.ok(missing.logs.find((r) => r.msg === 'command not found: no-such-command-xyz'));
+  const denied = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', notExecutable]);
+  t.equal((await denied.exited).status, 126);
+  t.ok(denied.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith(`cannot execute ${notExecutable}`)));
+});
+
+t.test('the child gets the caller\'s cwd and environment; stdout passes through', { skip }, async (t) => {
+  const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'deputy-cwd-')));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const supervised = await supervise(t, ['--', 'sh', '-c', 'pwd; echo "FOO=$FOO"'], { cwd, env: { FOO: 'bar baz' } });
+  t.equal((await supervised.exited).status, 0);
+  t.same(supervised.stdout, [cwd, 'FOO=bar baz']);
+});
+
+t.test('usage: --help documents every option and variable; errors exit 2 naming the problem', async (t) => {
+  const help = await runDeputy(['supervise', '--help']);
+  t.equal(help.status, 0);
+  for (const word of ['--timeout <duration>', '--timeout-exit-code <n>', '--process-group', '--subreaper', 'DEPUTY_TIMEOUT', 'DEPUTY_TIMEOUT_EXIT_CODE', 'DEPUTY_IPC_DIR', 'DEPUTY_LOG_LEVEL']) {
+    t.match(help.stdout, word, `--help mentions ${word}`);
+  }
+  t.equal((await runDeputy(['--version'])).status, 0);
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [['supervise'], {}, /missing required argument 'command'/],
+    [['supervise', '--bogus', 'true'], {}, /unknown option '--bogus'/],
+    [['supervise', '--timeout', 'soon', 'true'], {}, /--timeout <duration>.*invalid duration "soon"/],
+    [['supervise', 'true'], { DEPUTY_TIMEOUT: 'never' }, /DEPUTY_TIMEOUT.*invalid duration "never"/],
+    [['supervise', '--timeout-exit-code', '256', 'true'], {}, /--timeout-exit-code <n>.*0 to 255/],
+    [['supervise', 'true'], { DEPUTY_TIMEOUT_EXIT_CODE: 'x' }, /DEPUTY_TIMEOUT_EXIT_CODE.*0 to 255/],
+  ];
+  for (const [args, env, message] of cases) {
+    const result = await runDeputy(args, env);
+    t.equal(result.status, 2, `${args.join(' ')} ${JSON.stringify(env)} → 2`);
+    t.match(result.stderr, message);
+  }
+  const passThrough = await runDeputy(['supervise', '--', 'sh', '-c', 'echo "$@"', 'sh', '--timeout', 'x']);
+  t.equal(passThrough.status, 0, 'options after the command belong to the command');
+  t.equal(passThrough.stdout, '--timeout x\n');
+});
+
+// ——— termination flows ———
+
+t.test('SIGTERM → terminate over the socket → the app\'s callback; its exit code passes through', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', NODE, fixture('terminator-app.js')], { env: { EXIT_CODE: '42' } });
+  await supervised.waitForLog('registered');
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog('callback ran');
+  t.equal((await supervised.exited).status, 42);
+  const sent = supervised.logs.find(msgIs('terminate sent', { via: 'socket' }));
+  t.ok(sent, 'sent over the socket');
+  t.ok(logIndex(supervised.logs, 'signal received') < logIndex(supervised.logs, 'terminate sent'));
+  t.ok(supervised.logs.find(msgIs('child exited', { code: 42 })));
+});
+
+t.test('an app that ignores terminate is killed at the timeout (DEPUTY_TIMEOUT, DEPUTY_TIMEOUT_EXIT_CODE)', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', NODE, fixture('terminator-app.js')], {
+    env: { KEEP_ALIVE: '1', DEPUTY_TIMEOUT: '400ms', DEPUTY_TIMEOUT_EXIT_CODE: '99' },
+  });
+  await supervised.waitForLog('registered');
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog('callback ran');
+  t.equal((await supervised.exited).status, 99);
+  t.ok(supervised.logs.find(msgIs('timeout: killing the child process group', { timeoutMs: 400 })));
+  t.ok(supervised.logs.find(msgIs('child exited', { signal: 'SIGKILL' })));
+});
+
+t.test('--timeout with the default status 137: a graceless child that ignores SIGTERM', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--timeout', '300ms', '--', 'sh', '-c', "trap '' TERM; echo ready; while :; do sleep 1; done"]);
+  await waitForStdout(supervised, 'ready');
+  supervised.kill('SIGTERM');
+  t.equal((await supervised.exited).status, 137);
+  t.ok(supervised.logs.find(msgIs('terminate sent', { via: 'signal' })));
+});
+
+t.test('the timeout kills the child\'s whole process group, grandchildren included (not PID 1)', { skip }, async (t) => {
+  // Not PID 1, so nothing but the supervisor's kill can end the grandchild.
+  const supervised = await supervise(t, ['--timeout', '300ms', '--', NODE, fixture('signal-app.js')], {
+    pid1: false,
+    env: { SIGNALS: 'SIGTERM', SPAWN_CHILD: '1' },
+  });
+  const grandchild = await supervised.waitForLog(msgIs('ready', { role: 'grandchild' }));
+  const grandchildPid = grandchild.pid as number;
+  t.teardown(() => {
+    try {
+      process.kill(grandchildPid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog(msgIs('got signal', { signal: 'SIGTERM', role: 'child' }));
+  t.equal((await supervised.exited).status, 137);
+  const state = stateOf(grandchildPid);
+  t.ok(state === undefined || state === 'Z', `the grandchild is gone too (state ${String(state)})`);
+});
+
+t.test('an app behind an intermediate shell is found through the pid file', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', 'sh', '-c', `"${NODE}" "${fixture('terminator-app.js')}"; echo "app exited $?"; exit 7`], {
+    env: { EXIT_CODE: '0' },
+  });
+  await supervised.waitForLog('registered');
+  supervised.kill('SIGTERM');
+  t.equal((await supervised.exited).status, 7, 'the shell\'s status');
+  const started = supervised.logs.find(msgIs('supervisor started'));
+  const sent = supervised.logs.find(msgIs('terminate sent', { via: 'socket' }));
+  t.ok(sent, 'terminate went over the socket');
+  t.not(sent?.target, started?.childPid, 'to the app, not to the shell');
+  t.same(supervised.stdout, ['app exited 0'], 'the shell was not signalled; the app exited cleanly');
+});
+
+t.test('Ctrl-C twice kills at once (130); a second SIGTERM is logged and ignored', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', NODE, fixture('terminator-app.js')], { env: { KEEP_ALIVE: '1' } });
+  await supervised.waitForLog('registered');
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog('callback ran');
+  supervised.kill('SIGTERM');
+  await supervised.waitForLog('termination already under way; signal ignored');
+  supervised.kill('SIGINT');
+  t.equal((await supervised.exited).status, 130);
+  t.ok(supervised.logs.find(msgIs('second SIGINT during termination; killing the child now')));
+});
+
+t.test('Kubernetes order: preStop deputy terminate, SIGTERM to PID 1, grace period; the hook returns 0', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--timeout', '10s', '--', NODE, fixture('terminator-app.js')], {
+    env: { HOLD_CALLBACK: '1', EXIT_CODE: '0' },
+  });
+  await supervised.waitForLog('registered');
+  const hook = preStop(t, supervised, ['--timeout', '10s']);
+  await supervised.waitForLog('callback ran'); // the app drains
+  supervised.kill('SIGTERM'); // the kubelet's SIGTERM arrives while the app is still draining
+  await supervised.waitForLog(msgIs('terminate sent', { via: 'socket' }));
+  await supervised.waitForLog('terminate requested again');
+  supervised.send('exit'); // the drain ends; the app exits 0
+  const [hookExit, supervisorExit] = await Promise.all([hook.exited, supervised.exited]);
+  t.equal(hookExit.status, 0, 'the preStop command returned 0 (was not cut off)');
+  t.equal(supervisorExit.status, 0, 'the app\'s status');
+  t.notOk(supervised.logs.find((r) => r.level === 'warn' || r.level === 'error'), 'no warning: a clean stop');
+});
+
+t.test('the supervisor waits for a preStop hook still running when the child exits', { skip }, async (t) => {
+  // The hook's 50 ms poll usually lets it see the app gone only after the supervisor did: the
+  // supervisor must not exit under it.
+  const supervised = await supervise(t, ['--', NODE, fixture('terminator-app.js')], { env: { EXIT_CODE: '0' } });
+  await supervised.waitForLog('registered');
+  const hook = preStop(t, supervised);
+  const [hookExit, supervisorExit] = await Promise.all([hook.exited, supervised.exited]);
+  t.equal(hookExit.status, 0, 'the preStop command returned 0');
+  t.equal(supervisorExit.status, 0);
+  const waited = logIndex(supervised.logs, 'waiting for the preStop hook to return');
+  if (waited >= 0) t.ok(logIndex(supervised.logs, 'preStop hook returned') > waited, 'and saw it return before exiting');
+});
+
+t.test('deputy terminate with no pid file reaches the supervisor\'s own socket; the hook returns 0', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--', 'sh', '-c', 'echo ready; exec sleep 1000']);
+  await waitForStdout(supervised, 'ready');
+  await supervised.waitForLog('graceful terminator listening'); // the supervisor's socket is bound
+  const hook = preStop(t, supervised, ['--timeout', '10s']);
+  const [hookExit, supervisorExit] = await Promise.all([hook.exited, supervised.exited]);
+  t.equal(supervisorExit.status, 143, 'the graceless child got SIGTERM');
+  t.equal(hookExit.status, 0, 'the hook aimed at PID 1 was released and returned 0');
+  t.ok(supervised.logs.find(msgIs('terminate received on the supervisor socket')));
+  t.ok(supervised.logs.find(msgIs('released the preStop hook aimed at the supervisor')));
+});
+
+/** Waits for a stdout line (stdout is not parsed as logs). */
+async function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!child.stdout.includes(line)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`no stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
+    const exited = await Promise.race([new Promise((resolve) => child.process.stdout!.once('data', () => resolve(false))), child.exited.then(() => true)]);
+    if (exited && !child.stdout.includes(line)) throw new Error(`exited before stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
+  }
+}
+
+t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape', async (t) => {
+  const script = `
+    import { createLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'log.js'))};
+    import { createLineLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'line-log.js'))};
+    const error = Object.assign(new Error('boom'), { code: 'EBOOM' });
+    createLogger('supervisor').warn({ n: 1, err: error }, 'same');
+    createLineLogger('supervisor').warn({ n: 1, err: error }, 'same');
+    createLineLogger('supervisor').debug('filtered at info');`;
+  const child = spawnChild(t, NODE, ['--input-type=module', '-e', script], { DEPUTY_LOG_LEVEL: 'info' });
+  t.equal((await child.exited).status, 0);
+  t.equal(child.logs.length, 2, 'debug is filtered at info');
+  const [fromPino, fromLine] = child.logs.map(({ time, ...rest }) => ({ ...rest, time: typeof time }));
+  t.same(Object.keys(fromLine!), Object.keys(fromPino!), 'same keys in the same order');
+  const pick = (record: LogRecord | undefined) => ({ ...record, err: { ...(record?.err as object), stack: undefined } });
+  t.same(pick(fromLine), pick(fromPino), 'same values');
+});
+
+t.test('the commander-free fast path parses plain arguments and leaves everything else to commander', async (t) => {
+  const base = { timeoutMs: 25_000, timeoutExitCode: 137, processGroup: false, subreaper: false };
+  t.same(parseSuperviseArgs(['node', 'app.js', '--port', '3'], {}), { ...base, command: 'node', args: ['app.js', '--port', '3'] });
+  t.same(parseSuperviseArgs(['--timeout', '5s', '--timeout-exit-code=3', '-g', '--subreaper', '--', 'x', '--timeout'], {}), {
+    ...base,
+    timeoutMs: 5000,
+    timeoutExitCode: 3,
+    processGroup: true,
+    subreaper: true,
+    command: 'x',
+    args: ['--timeout'],
+  });
+  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
+  t.same(parseSuperviseArgs(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
+  const deferred: Array<[string[], NodeJS.ProcessEnv]> = [
+    [['--help'], {}],
+    [['-h', 'x'], {}],
+    [[], {}],
+    [['--'], {}],
+    [['--timeout'], {}],
+    [['--timeout', 'soon', 'x'], {}],
+    [['--timeout-exit-code', '256', 'x'], {}],
+    [['-gs', 'x'], {}],
+    [['--process-group=yes', 'x'], {}],
+    [['--bogus', 'x'], {}],
+    [['x'], { DEPUTY_TIMEOUT: '' }],
+    [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }],
+  ];
+  for (const [argv, env] of deferred) t.equal(parseSuperviseArgs(argv, env), undefined, `${JSON.stringify(argv)} ${JSON.stringify(env)} → commander`);
+});
