@@ -3,7 +3,7 @@
  * so tests wait for a log line instead of sleeping. Every child is killed by pid at teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,14 +100,11 @@ export function spawnChild(t: Test, command: string, args: readonly string[], en
       resolveExit({ code, signal, status });
     });
   });
+  // Supervisors and shells put the app in a process group of its own, so killing the direct child
+  // alone could leave its descendants running after a failed test: kill the whole tree by pid.
+  // Only while the child is unreaped: after that its pid may belong to someone else.
   t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (child.pid && child.exitCode === null && child.signalCode === null) killTree(child.pid);
   });
   const waitForLog = (match: string | ((record: LogRecord) => boolean), timeoutMs = 10_000): Promise<LogRecord> => {
     const test = typeof match === 'string' ? (r: LogRecord) => typeof r.msg === 'string' && r.msg.includes(match) : match;
@@ -137,15 +134,56 @@ export function spawnChild(t: Test, command: string, args: readonly string[], en
   };
 }
 
+/** Every descendant of `pid` (children first), read from /proc while they are still attached. */
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  const visit = (parent: number): void => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${parent}/task`);
+    } catch {
+      return; // already gone
+    }
+    for (const task of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const word of children.split(' ')) {
+        if (word === '') continue;
+        found.push(Number(word));
+        visit(Number(word));
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+/** SIGKILLs `pid` and every descendant, by pid; the tree is read before anything is killed. */
+export function killTree(pid: number): void {
+  for (const target of [pid, ...descendantsOf(pid)]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Spawns a fixture script under test/fixtures with node. */
 export function spawnFixture(t: Test, fixture: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): Child {
   return spawnChild(t, process.execPath, [join(FIXTURES, fixture), ...args], env);
 }
 
-/** Runs `deputy …` to completion; returns status and output. */
-export function runDeputy(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+/** Runs `deputy …` to completion (SIGKILLed, tree and all, after `timeoutMs`); returns status and output. */
+export function runDeputy(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [DEPUTY_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.pid && child.exitCode === null && killTree(child.pid), timeoutMs);
+    child.on('exit', () => clearTimeout(timer));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
