@@ -16,9 +16,9 @@ interface Answer {
   socket: Socket;
 }
 
-function get(port: number, path: string, agent: Agent | false = false): Promise<Answer> {
+function get(port: number, path: string, agent: Agent | false = false, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, method }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers, socket: req.socket! }));
@@ -290,6 +290,11 @@ t.test('Fastify plugin: drains the app and answers the probes on its port', asyn
   t.equal(ready.status, 200);
   t.same(JSON.parse(ready.body), { status: 'ready' });
   t.equal((await get(port, '/')).body, 'hello\n', 'app routes still work');
+  for (const method of ['OPTIONS', 'POST', 'PATCH']) {
+    const other = await get(port, '/readyz', false, method);
+    t.equal(other.status, 405, `${method} /readyz → 405 as on the health server`);
+    t.equal(other.headers.allow, 'GET, HEAD');
+  }
   const slow = get(port, '/slow?ms=1000');
   await app.waitForLog('slow request started');
   app.process.kill('SIGTERM');
