@@ -183,11 +183,21 @@ export class Deputy {
     server.requestTimeout = 5000;
     server.headersTimeout = 5000;
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
+      const onListenError = (error: NodeJS.ErrnoException): void => {
         const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${HEALTH_CHECK_PORT_ENV} or pass { port }` : '';
         reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
-      });
+      };
+      server.once('error', onListenError);
       server.listen(port, host, () => {
+        // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
+        // with no listener would crash the app: log it and keep serving.
+        server.off('error', onListenError);
+        server.on('error', (error: NodeJS.ErrnoException) => {
+          sdkLogger().error(
+            { phase: 'health', err: error, host, port },
+            `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
+          );
+        });
         const address = server.address();
         sdkLogger().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
         resolve(server);
