@@ -211,7 +211,8 @@ export class Deputy {
    * 2. drain delay (when servers are attached or `drainDelayMs` > 0): attached servers keep
    *    accepting and serving, every response says `Connection: close`, HTTP/2 sessions get
    *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has arrived for
-   *    `drainQuietMs`, capped at half of what the drain may use;
+   *    `drainQuietMs`, capped at half of what the drain may use (more when `drainDelayMs` asks,
+   *    but the drain always keeps max(1 s, a quarter) of it, at most half);
    * 3. drain: stop listening, let in-flight requests finish, close idle keep-alive sockets once
    *    their advertised timeout has passed, destroy what is left at the drain deadline (the
    *    deadline less the handlers' share, min(`shutdownHandlerTimeoutMs`, half the grace period));
@@ -241,7 +242,17 @@ export class Deputy {
 
     if (servers > 0 || this.#drainDelayMs > 0) {
       this.#drain.begin();
-      const capAt = Math.min(drainDeadlineAt, started + Math.max(this.#drainDelayMs, Math.floor((drainDeadlineAt - started) / 2)));
+      // The delay never takes the whole budget: the drain itself keeps max(1 s, a quarter) of it
+      // (at most half, so short budgets keep their half-and-half split).
+      const budgetMs = Math.max(0, drainDeadlineAt - started);
+      const reserveMs = Math.min(Math.floor(budgetMs / 2), Math.max(1000, Math.floor(budgetMs / 4)));
+      const capAt = started + Math.min(Math.max(this.#drainDelayMs, Math.floor(budgetMs / 2)), budgetMs - reserveMs);
+      if (this.#drainDelayMs > budgetMs - reserveMs) {
+        log.warn(
+          { phase: 'delay', drainDelayMs: this.#drainDelayMs, budgetMs, reserveMs, capMs: capAt - started },
+          `${DRAIN_DELAY_ENV} (${this.#drainDelayMs} ms) does not fit: delay and drain share ${budgetMs} ms (${GRACE_PERIOD_ENV} less the handlers' share) and the drain keeps ${reserveMs} ms, so the delay is cut to ${capAt - started} ms; lower ${DRAIN_DELAY_ENV} or raise ${GRACE_PERIOD_ENV} together with terminationGracePeriodSeconds`,
+        );
+      }
       log.info(
         { phase: 'delay', drainDelayMs: this.#drainDelayMs, drainQuietMs: this.#drainQuietMs, capMs: capAt - started },
         'drain delay started; still serving new connections, responses now say Connection: close',
@@ -249,7 +260,14 @@ export class Deputy {
       const reason = await this.#drain.settle(started, this.#drainDelayMs, this.#drainQuietMs, capAt);
       const last = this.#drain.lastConnectionAt;
       const fields = { phase: 'delay', reason, durationMs: Date.now() - started, lastConnectionAgoMs: last ? Date.now() - last : null };
-      if (reason === 'cap') log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving`);
+      if (reason === 'cap' && this.#drainDelayMs >= capAt - started) {
+        log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms, short of ${DRAIN_DELAY_ENV} (see the warning above)`);
+      } else if (reason === 'cap') {
+        log.warn(
+          fields,
+          `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving, so endpoint removal is slower than the cap: check the readiness probe (periodSeconds × failureThreshold) and raise ${DRAIN_DELAY_ENV}, or ${GRACE_PERIOD_ENV} together with terminationGracePeriodSeconds`,
+        );
+      }
       else log.info(fields, `drain delay ended (${reason}) after ${fields.durationMs} ms`);
     }
 

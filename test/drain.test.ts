@@ -149,6 +149,29 @@ t.test('the delay is capped when connections never stop', async (t) => {
   t.equal(ended.reason, 'cap');
   t.equal(ended.level, 'warn');
   t.equal(record(app, 'drain delay started').capMs, 500, 'cap is half the time the drain may use');
+  t.match(ended.msg, /periodSeconds × failureThreshold/, 'the cap warning says what to check');
+});
+
+t.test('a drain delay longer than the budget still leaves the drain time to finish in-flight requests', async (t) => {
+  // Grace 3 s, handlers' share min(1 s, 1.5 s): delay and drain share 2 s. A 3 s delay is cut so
+  // that the drain keeps max(1 s, 2 s / 4) = 1 s; before, the delay ran to the drain deadline and
+  // the request in flight was cut.
+  const { app, port } = await startApp(t, { DEPUTY_GRACE_PERIOD: '3s', TIMEOUT_MS: '1000', DEPUTY_DRAIN_DELAY: '3s' });
+  const slow = get(port, '/slow?ms=1600');
+  await app.waitForLog('slow request started');
+  app.process.kill('SIGTERM');
+  const answer = await slow;
+  t.equal(answer.status, 200, 'the request in flight completes during the drain');
+  t.equal(answer.body, 'slow 1600\n');
+  t.equal((await app.exited).status, 0);
+  const warning = record(app, 'does not fit');
+  t.equal(warning.level, 'warn', 'warned at shutdown start');
+  t.match(warning.msg, /DEPUTY_DRAIN_DELAY \(3000 ms\).*cut to 1000 ms.*DEPUTY_GRACE_PERIOD/, 'naming both variables');
+  t.equal(record(app, 'drain delay started').capMs, 1000, 'the delay ends 1 s before the drain deadline');
+  t.equal(record(app, 'drain delay ended').reason, 'cap');
+  const drained = record(app, 'drain complete');
+  t.equal(drained.outcome, 'drained');
+  t.equal(drained.requestsCut, 0);
 });
 
 t.test('at the drain deadline what is left is destroyed and counted; handlers still run; exit 0', async (t) => {
