@@ -272,9 +272,10 @@ export class Deputy {
     }
 
     if (servers > 0) {
+      const upgraded = this.#drain.upgradedCount;
       log.info(
-        { phase: 'drain', inFlight: this.#drain.inFlight, connections: this.#drain.connectionCount, timeoutMs: Math.max(0, drainDeadlineAt - Date.now()) },
-        'drain started; stopped listening, waiting for in-flight requests',
+        { phase: 'drain', inFlight: this.#drain.inFlight, connections: this.#drain.connectionCount, upgraded, timeoutMs: Math.max(0, drainDeadlineAt - Date.now()) },
+        `drain started; stopped listening, waiting for in-flight requests${upgraded > 0 ? ` and ${upgraded} upgraded (WebSocket/CONNECT) connections, which stay open until the app closes them or the drain deadline` : ''}`,
       );
       logDrainOutcome(await this.#drain.finish(drainDeadlineAt));
     }

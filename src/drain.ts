@@ -49,6 +49,8 @@ interface Connection {
   session: Http2Session | undefined;
   /** A response said `Connection: close`, or the session got GOAWAY: the client was told to go. */
   toldToClose: boolean;
+  /** Taken over by an 'upgrade' (WebSocket…) or 'connect' handler: no longer HTTP, never idle. */
+  upgraded: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -74,6 +76,12 @@ export interface DrainOutcome {
   readonly destroyed: number;
   /** Requests or streams cut at the deadline. */
   readonly requestsCut: number;
+  /** Upgraded connections (WebSocket, CONNECT) open when listening stopped. */
+  readonly upgraded: number;
+  /** Upgraded connections that ended during the drain (closed by the app or the client). */
+  readonly upgradedClosed: number;
+  /** Upgraded connections destroyed at the deadline (included in `destroyed`). */
+  readonly upgradedCut: number;
 }
 
 /** The TCP socket under a TLS socket (TLSSocket keeps it as `_parent`), or the socket itself. */
@@ -92,6 +100,7 @@ export class Drain {
   #lastConnectionAt = 0;
   #closedIdle = 0;
   #closedGracefully = 0;
+  #upgradedClosed = 0;
   #destroying = false;
   #changed: (() => void) | undefined;
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
@@ -109,6 +118,13 @@ export class Drain {
   /** Connections currently open on the attached servers. */
   get connectionCount(): number {
     return this.#servers.reduce((sum, s) => sum + s.connections.size, 0);
+  }
+
+  /** Upgraded connections (WebSocket, CONNECT) currently open. */
+  get upgradedCount(): number {
+    let sum = 0;
+    for (const s of this.#servers) for (const c of s.connections.values()) if (c.upgraded) sum += 1;
+    return sum;
   }
 
   /** Requests (HTTP/1) and streams (HTTP/2) currently in flight. */
@@ -134,6 +150,16 @@ export class Drain {
     });
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(attached, req, res));
     server.on('session', (session: Http2Session) => this.#onSession(session));
+    // Upgraded connections never see 'request', so they would look idle. They are marked by
+    // wrapping emit, not by listening: a listener of ours would change what Node does when the
+    // app has none (it only upgrades when 'upgrade' has listeners, and destroys a CONNECT
+    // nobody listens for).
+    const emit = server.emit as (this: DrainableServer, event: string | symbol, ...args: unknown[]) => boolean;
+    const onUpgrade = (socket: Socket): void => this.#onUpgrade(attached, socket);
+    server.emit = function (this: DrainableServer, event: string | symbol, ...args: unknown[]): boolean {
+      if ((event === 'upgrade' || event === 'connect') && args[1]) onUpgrade(args[1] as Socket);
+      return emit.call(this, event, ...args);
+    } as DrainableServer['emit'];
     if (this.#draining) this.#beginOn(attached);
   }
 
@@ -149,6 +175,7 @@ export class Drain {
       responses: new Set(),
       session: undefined,
       toldToClose: false,
+      upgraded: false,
       idleTimer: undefined,
     };
     attached.connections.set(socket, connection);
@@ -157,7 +184,8 @@ export class Drain {
       clearTimeout(connection.idleTimer);
       attached.connections.delete(socket);
       if (this.#finishing && !this.#destroying) {
-        if (connection.toldToClose) this.#closedGracefully += 1;
+        if (connection.upgraded) this.#upgradedClosed += 1;
+        else if (connection.toldToClose) this.#closedGracefully += 1;
         else this.#closedIdle += 1;
       }
       this.#changed?.();
@@ -191,6 +219,13 @@ export class Drain {
       if (this.#finishing) this.#scheduleIdleClose(connection);
       this.#changed?.();
     });
+  }
+
+  #onUpgrade(attached: Attached, socket: Socket): void {
+    const connection = attached.connections.get(tcpSocketOf(socket));
+    if (!connection) return;
+    connection.upgraded = true;
+    clearTimeout(connection.idleTimer);
   }
 
   #onSession(session: Http2Session): void {
@@ -274,6 +309,7 @@ export class Drain {
     const started = Date.now();
     const inFlight = this.inFlight;
     const connections = this.connectionCount;
+    const upgraded = this.upgradedCount;
     for (const attached of this.#servers) {
       if (attached.listening) {
         attached.listening = false;
@@ -287,6 +323,7 @@ export class Drain {
     }
     const closedIdleBefore = this.#closedIdle;
     const closedGracefullyBefore = this.#closedGracefully;
+    const upgradedClosedBefore = this.#upgradedClosed;
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(this.connectionCount === 0), Math.max(0, deadlineAt - Date.now()));
       const check = (): void => {
@@ -301,12 +338,14 @@ export class Drain {
     this.#changed = undefined;
     let destroyed = 0;
     let requestsCut = 0;
+    let upgradedCut = 0;
     if (!drained) {
       this.#destroying = true;
       for (const attached of this.#servers) {
         for (const connection of [...attached.connections.values()]) {
           destroyed += 1;
           requestsCut += connection.active;
+          if (connection.upgraded) upgradedCut += 1;
           connection.session?.destroy();
           connection.socket.destroy();
         }
@@ -321,17 +360,21 @@ export class Drain {
       closedGracefully: this.#closedGracefully - closedGracefullyBefore,
       destroyed,
       requestsCut,
+      upgraded,
+      upgradedClosed: this.#upgradedClosed - upgradedClosedBefore,
+      upgradedCut,
     };
   }
 
   /**
    * Closes an HTTP/1 connection with no request in flight once it has been idle for the
    * Keep-Alive timeout it was last told — never earlier, so a client that honours the hint is
-   * never cut while sending. HTTP/2 connections end through GOAWAY instead.
+   * never cut while sending. HTTP/2 connections end through GOAWAY instead; upgraded ones when
+   * the app closes them, else at the deadline.
    */
   #scheduleIdleClose(connection: Connection): void {
     clearTimeout(connection.idleTimer);
-    if (connection.active > 0 || connection.session || connection.socket.destroyed) return;
+    if (connection.active > 0 || connection.session || connection.upgraded || connection.socket.destroyed) return;
     const waitMs = connection.lastActiveAt + connection.advertisedMs - Date.now();
     const close = (): void => {
       if (connection.active === 0) connection.socket.destroy();
@@ -366,7 +409,8 @@ function advertisedTimeoutMs(head: unknown): number {
 export function logDrainOutcome(outcome: DrainOutcome): void {
   const log = sdkLogger();
   if (outcome.outcome === 'deadline') {
-    log.warn({ phase: 'drain', ...outcome }, `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut)`);
+    const upgraded = outcome.upgradedCut > 0 ? `, ${outcome.upgradedCut} upgraded (WebSocket/CONNECT) connections` : '';
+    log.warn({ phase: 'drain', ...outcome }, `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut${upgraded})`);
   } else {
     log.info({ phase: 'drain', ...outcome }, 'drain complete');
   }
