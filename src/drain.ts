@@ -25,6 +25,7 @@
 import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
+import { probeKindOf } from './health.js';
 import { sdkLogger } from './log.js';
 
 /** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
@@ -51,6 +52,8 @@ interface Connection {
   toldToClose: boolean;
   /** Taken over by an 'upgrade' (WebSocket…) or 'connect' handler: no longer HTTP, never idle. */
   upgraded: boolean;
+  /** Its first request (or stream, or upgrade) has been seen. */
+  requested: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -106,7 +109,12 @@ export class Drain {
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
   #accepting: Connection | undefined;
 
-  /** When the last new connection arrived on any attached server (ms since epoch; 0 if none). */
+  /**
+   * When the last new connection carrying traffic arrived on any attached server: counted at its
+   * first request unless that is a probe path (ms since epoch; 0 if none). Probes (the kubelet
+   * opens a fresh connection for each) and connections that send nothing (TCP health checks)
+   * are not traffic to protect, so they do not hold the drain delay open.
+   */
   get lastConnectionAt(): number {
     return this.#lastConnectionAt;
   }
@@ -155,9 +163,9 @@ export class Drain {
     // app has none (it only upgrades when 'upgrade' has listeners, and destroys a CONNECT
     // nobody listens for).
     const emit = server.emit as (this: DrainableServer, event: string | symbol, ...args: unknown[]) => boolean;
-    const onUpgrade = (socket: Socket): void => this.#onUpgrade(attached, socket);
+    const onUpgrade = (req: IncomingMessage, socket: Socket): void => this.#onUpgrade(attached, req, socket);
     server.emit = function (this: DrainableServer, event: string | symbol, ...args: unknown[]): boolean {
-      if ((event === 'upgrade' || event === 'connect') && args[1]) onUpgrade(args[1] as Socket);
+      if ((event === 'upgrade' || event === 'connect') && args[1]) onUpgrade(args[0] as IncomingMessage, args[1] as Socket);
       return emit.call(this, event, ...args);
     } as DrainableServer['emit'];
     if (this.#draining) this.#beginOn(attached);
@@ -165,7 +173,6 @@ export class Drain {
 
   #onConnection(attached: Attached, socket: Socket): void {
     const now = Date.now();
-    this.#lastConnectionAt = now;
     const connection: Connection = {
       socket,
       server: attached,
@@ -176,6 +183,7 @@ export class Drain {
       session: undefined,
       toldToClose: false,
       upgraded: false,
+      requested: false,
       idleTimer: undefined,
     };
     attached.connections.set(socket, connection);
@@ -197,6 +205,7 @@ export class Drain {
     if (isHttp2Request(req)) return; // counted per stream in #onSession
     const connection = attached.connections.get(tcpSocketOf(req.socket));
     if (!connection) return;
+    this.#noteFirstRequest(connection, req.url);
     connection.active += 1;
     connection.lastActiveAt = Date.now();
     clearTimeout(connection.idleTimer);
@@ -221,9 +230,10 @@ export class Drain {
     });
   }
 
-  #onUpgrade(attached: Attached, socket: Socket): void {
+  #onUpgrade(attached: Attached, req: IncomingMessage, socket: Socket): void {
     const connection = attached.connections.get(tcpSocketOf(socket));
     if (!connection) return;
+    this.#noteFirstRequest(connection, req.url);
     connection.upgraded = true;
     clearTimeout(connection.idleTimer);
   }
@@ -232,7 +242,8 @@ export class Drain {
     const connection = this.#accepting;
     if (!connection) return;
     connection.session = session;
-    session.on('stream', (stream: Http2Stream) => {
+    session.on('stream', (stream: Http2Stream, headers: Record<string, unknown>) => {
+      this.#noteFirstRequest(connection, typeof headers[':path'] === 'string' ? headers[':path'] : undefined);
       connection.active += 1;
       connection.lastActiveAt = Date.now();
       stream.once('close', () => {
@@ -242,6 +253,13 @@ export class Drain {
       });
     });
     if (this.#draining) this.#goawayWhenUsed(connection, session);
+  }
+
+  /** A connection is new traffic at its first request, unless that request is a probe. */
+  #noteFirstRequest(connection: Connection, url: string | undefined): void {
+    if (connection.requested) return;
+    connection.requested = true;
+    if (probeKindOf(url) === undefined) this.#lastConnectionAt = Date.now();
   }
 
   /**
@@ -262,7 +280,8 @@ export class Drain {
 
   /**
    * The adaptive drain delay: resolves once `minDelayMs` has passed since `startedAt` and no new
-   * connection has arrived for `quietMs`, or at `capAt` (ms since epoch), whichever is first.
+   * connection has brought traffic for `quietMs` (see `lastConnectionAt`), or at `capAt` (ms
+   * since epoch), whichever is first.
    */
   async settle(startedAt: number, minDelayMs: number, quietMs: number, capAt: number): Promise<'quiet' | 'cap'> {
     for (;;) {

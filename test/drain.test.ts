@@ -128,6 +128,35 @@ t.test('the delay waits for a quiet window after the last new connection', async
   t.ok(Date.parse(String(ended.time)) >= lastConnectionAt + 600 - 50, 'not before the quiet window after the last connection');
 });
 
+t.test('probe connections and connections that send nothing do not hold the delay open', async (t) => {
+  // Delay 1 s, quiet window 1.5 s, cap 2.5 s (grace 10 s). Probes (a fresh connection each, as
+  // the kubelet opens) and bare TCP connects keep arriving until the delay ends; were they
+  // counted as traffic, the delay would run to its cap.
+  const { app, port } = await startApp(t, { DEPUTY_DRAIN_DELAY: '1s', DEPUTY_DRAIN_QUIET: '1500ms', DEPUTY_GRACE_PERIOD: '10s' });
+  app.process.kill('SIGTERM');
+  await app.waitForLog('drain delay started');
+  let ended = false;
+  const endedLog = app.waitForLog('drain delay ended').finally(() => (ended = true));
+  let probes = 0;
+  while (!ended) {
+    const tcpCheck = netConnect(port, '127.0.0.1');
+    tcpCheck.on('error', () => {});
+    await new Promise((resolve) => tcpCheck.once('connect', resolve).once('close', resolve));
+    tcpCheck.destroy();
+    try {
+      const probe = await get(port, '/readyz');
+      if (probe.status === 503 && !ended) probes += 1;
+    } catch {
+      break; // listening stopped
+    }
+  }
+  const delay = await endedLog;
+  t.ok(probes > 0, `${probes} probe connections answered during the delay`);
+  t.equal(delay.reason, 'quiet', 'the delay ended at drainDelayMs, not at its cap');
+  t.ok((delay.durationMs as number) < 2500, `after ${String(delay.durationMs)} ms`);
+  t.equal((await app.exited).status, 0);
+});
+
 t.test('the delay is capped when connections never stop', async (t) => {
   // Grace 2 s, the handler's share min(5 s, 1 s) = 1 s: the drain may use 1 s, the delay half of it.
   const { app, port } = await startApp(t, { DEPUTY_DRAIN_QUIET: '10s', DEPUTY_GRACE_PERIOD: '2s' });
