@@ -210,8 +210,8 @@ export class Deputy {
    * 1. readiness fails at once (liveness stays green);
    * 2. drain delay (when servers are attached or `drainDelayMs` > 0): attached servers keep
    *    accepting and serving, every response says `Connection: close`, HTTP/2 sessions get
-   *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has arrived for
-   *    `drainQuietMs`, capped at half of what the drain may use (more when `drainDelayMs` asks,
+   *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has brought
+   *    traffic (a first request other than a probe) for `drainQuietMs`, capped at half of what the drain may use (more when `drainDelayMs` asks,
    *    but the drain always keeps max(1 s, a quarter) of it, at most half);
    * 3. drain: stop listening, let in-flight requests finish, close idle keep-alive sockets once
    *    their advertised timeout has passed, destroy what is left at the drain deadline (the
@@ -286,8 +286,10 @@ export class Deputy {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     if (this.#handlers.length > 0) log.info({ phase: 'handlers', handlers: this.#handlers.length, timeoutMs }, 'shutdown handlers started');
+    // Which handler is running, for the timeout message.
+    let running = -1;
     const handlers = (async () => {
-      for (const handler of this.#handlers) await handler();
+      for (running = 0; running < this.#handlers.length; running++) await this.#handlers[running]!();
       return 'done' as const;
     })();
     let code = 0;
@@ -295,7 +297,12 @@ export class Deputy {
       const outcome = this.#handlers.length === 0 ? await handlers : await Promise.race([handlers, deadline]);
       if (outcome === 'timeout') {
         code = this.#failureExitCode;
-        log.error({ phase: 'shutdown', timeoutMs, exitCode: code }, `shutdown handlers did not finish within ${timeoutMs} ms`);
+        const name = this.#handlers[running]?.name || 'anonymous';
+        const which = `handler ${running + 1} of ${this.#handlers.length} (${name})`;
+        log.error(
+          { phase: 'shutdown', timeoutMs, exitCode: code, handler: { index: running, name } },
+          `shutdown handlers did not finish within ${timeoutMs} ms: ${which} was still running; make it finish sooner or raise shutdownHandlerTimeoutMs (handlers get at most what is left of ${GRACE_PERIOD_ENV}: raise it too, together with terminationGracePeriodSeconds)`,
+        );
       } else {
         log.info({ phase: 'shutdown', durationMs: Date.now() - started, exitCode: code }, 'shutdown complete');
       }

@@ -5,8 +5,8 @@
  * 1. `begin()` — from now on every HTTP/1.x response carries `Connection: close` and every HTTP/2
  *    session gets GOAWAY once its current streams are accounted for; new connections are still
  *    accepted and served (endpoint removal is still propagating);
- * 2. `quietFor()` / `lastConnectionAt` let the Deputy wait until no new connection has arrived
- *    for a quiet window;
+ * 2. `settle()` waits, using `lastConnectionAt`, until no new connection has brought traffic
+ *    (a first request that is not a probe) for a quiet window, within a cap;
  * 3. `finish(deadline)` — stop listening, let in-flight requests complete, close idle keep-alive
  *    sockets only once the client was told they are stale, destroy what is left at the deadline.
  *
@@ -429,7 +429,10 @@ export function logDrainOutcome(outcome: DrainOutcome): void {
   const log = sdkLogger();
   if (outcome.outcome === 'deadline') {
     const upgraded = outcome.upgradedCut > 0 ? `, ${outcome.upgradedCut} upgraded (WebSocket/CONNECT) connections` : '';
-    log.warn({ phase: 'drain', ...outcome }, `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut${upgraded})`);
+    log.warn(
+      { phase: 'drain', ...outcome },
+      `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut${upgraded}); to let them finish, raise DEPUTY_GRACE_PERIOD together with the pod's terminationGracePeriodSeconds, or make long requests shorter (and close upgraded connections at shutdown)`,
+    );
   } else {
     log.info({ phase: 'drain', ...outcome }, 'drain complete');
   }

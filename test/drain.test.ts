@@ -215,6 +215,7 @@ t.test('at the drain deadline what is left is destroyed and counted; handlers st
   t.equal(drained.destroyed, 1);
   t.equal(drained.requestsCut, 1);
   t.equal(drained.level, 'warn');
+  t.match(drained.msg, /raise DEPUTY_GRACE_PERIOD together with the pod's terminationGracePeriodSeconds, or make long requests shorter/, 'says what to do');
   t.ok(logIndex(app.logs, 'handler started') > logIndex(app.logs, 'drain deadline reached'), 'handlers after the drain');
   t.ok((record(app, 'shutdown handlers started').timeoutMs as number) <= 800, 'handlers get at most their own timeout');
 });
@@ -225,7 +226,9 @@ t.test('handlers get min(shutdownHandlerTimeoutMs, what is left of the grace per
   t.equal((await app.exited).status, 1, 'a hung handler → failureExitCode');
   const started = record(app, 'shutdown handlers started');
   t.ok((started.timeoutMs as number) <= 600, `handler timeout ${String(started.timeoutMs)} ms fits in the grace period`);
-  t.match(record(app, 'did not finish within').msg, /did not finish within \d+ ms/);
+  const timedOut = record(app, 'did not finish within');
+  t.match(timedOut.msg, /did not finish within \d+ ms: handler 1 of 1 \(shutdownHandler\) was still running; .*raise shutdownHandlerTimeoutMs/, 'names the handler and what to raise');
+  t.same(timedOut.handler, { index: 0, name: 'shutdownHandler' });
 });
 
 /** A raw socket that sends `head` and resolves once the response head has come back. */
