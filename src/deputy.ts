@@ -183,11 +183,21 @@ export class Deputy {
     server.requestTimeout = 5000;
     server.headersTimeout = 5000;
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
+      const onListenError = (error: NodeJS.ErrnoException): void => {
         const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${HEALTH_CHECK_PORT_ENV} or pass { port }` : '';
         reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
-      });
+      };
+      server.once('error', onListenError);
       server.listen(port, host, () => {
+        // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
+        // with no listener would crash the app: log it and keep serving.
+        server.off('error', onListenError);
+        server.on('error', (error: NodeJS.ErrnoException) => {
+          sdkLogger().error(
+            { phase: 'health', err: error, host, port },
+            `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
+          );
+        });
         const address = server.address();
         sdkLogger().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
         resolve(server);
@@ -200,8 +210,9 @@ export class Deputy {
    * 1. readiness fails at once (liveness stays green);
    * 2. drain delay (when servers are attached or `drainDelayMs` > 0): attached servers keep
    *    accepting and serving, every response says `Connection: close`, HTTP/2 sessions get
-   *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has arrived for
-   *    `drainQuietMs`, capped at half of what the drain may use;
+   *    GOAWAY; it lasts at least `drainDelayMs`, then until no new connection has brought
+   *    traffic (a first request other than a probe) for `drainQuietMs`, capped at half of what the drain may use (more when `drainDelayMs` asks,
+   *    but the drain always keeps max(1 s, a quarter) of it, at most half);
    * 3. drain: stop listening, let in-flight requests finish, close idle keep-alive sockets once
    *    their advertised timeout has passed, destroy what is left at the drain deadline (the
    *    deadline less the handlers' share, min(`shutdownHandlerTimeoutMs`, half the grace period));
@@ -231,7 +242,17 @@ export class Deputy {
 
     if (servers > 0 || this.#drainDelayMs > 0) {
       this.#drain.begin();
-      const capAt = Math.min(drainDeadlineAt, started + Math.max(this.#drainDelayMs, Math.floor((drainDeadlineAt - started) / 2)));
+      // The delay never takes the whole budget: the drain itself keeps max(1 s, a quarter) of it
+      // (at most half, so short budgets keep their half-and-half split).
+      const budgetMs = Math.max(0, drainDeadlineAt - started);
+      const reserveMs = Math.min(Math.floor(budgetMs / 2), Math.max(1000, Math.floor(budgetMs / 4)));
+      const capAt = started + Math.min(Math.max(this.#drainDelayMs, Math.floor(budgetMs / 2)), budgetMs - reserveMs);
+      if (this.#drainDelayMs > budgetMs - reserveMs) {
+        log.warn(
+          { phase: 'delay', drainDelayMs: this.#drainDelayMs, budgetMs, reserveMs, capMs: capAt - started },
+          `${DRAIN_DELAY_ENV} (${this.#drainDelayMs} ms) does not fit: delay and drain share ${budgetMs} ms (${GRACE_PERIOD_ENV} less the handlers' share) and the drain keeps ${reserveMs} ms, so the delay is cut to ${capAt - started} ms; lower ${DRAIN_DELAY_ENV} or raise ${GRACE_PERIOD_ENV} together with terminationGracePeriodSeconds`,
+        );
+      }
       log.info(
         { phase: 'delay', drainDelayMs: this.#drainDelayMs, drainQuietMs: this.#drainQuietMs, capMs: capAt - started },
         'drain delay started; still serving new connections, responses now say Connection: close',
@@ -239,14 +260,22 @@ export class Deputy {
       const reason = await this.#drain.settle(started, this.#drainDelayMs, this.#drainQuietMs, capAt);
       const last = this.#drain.lastConnectionAt;
       const fields = { phase: 'delay', reason, durationMs: Date.now() - started, lastConnectionAgoMs: last ? Date.now() - last : null };
-      if (reason === 'cap') log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving`);
+      if (reason === 'cap' && this.#drainDelayMs >= capAt - started) {
+        log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms, short of ${DRAIN_DELAY_ENV} (see the warning above)`);
+      } else if (reason === 'cap') {
+        log.warn(
+          fields,
+          `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving, so endpoint removal is slower than the cap: check the readiness probe (periodSeconds × failureThreshold) and raise ${DRAIN_DELAY_ENV}, or ${GRACE_PERIOD_ENV} together with terminationGracePeriodSeconds`,
+        );
+      }
       else log.info(fields, `drain delay ended (${reason}) after ${fields.durationMs} ms`);
     }
 
     if (servers > 0) {
+      const upgraded = this.#drain.upgradedCount;
       log.info(
-        { phase: 'drain', inFlight: this.#drain.inFlight, connections: this.#drain.connectionCount, timeoutMs: Math.max(0, drainDeadlineAt - Date.now()) },
-        'drain started; stopped listening, waiting for in-flight requests',
+        { phase: 'drain', inFlight: this.#drain.inFlight, connections: this.#drain.connectionCount, upgraded, timeoutMs: Math.max(0, drainDeadlineAt - Date.now()) },
+        `drain started; stopped listening, waiting for in-flight requests${upgraded > 0 ? ` and ${upgraded} upgraded (WebSocket/CONNECT) connections, which stay open until the app closes them or the drain deadline` : ''}`,
       );
       logDrainOutcome(await this.#drain.finish(drainDeadlineAt));
     }
@@ -257,8 +286,10 @@ export class Deputy {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     if (this.#handlers.length > 0) log.info({ phase: 'handlers', handlers: this.#handlers.length, timeoutMs }, 'shutdown handlers started');
+    // Which handler is running, for the timeout message.
+    let running = -1;
     const handlers = (async () => {
-      for (const handler of this.#handlers) await handler();
+      for (running = 0; running < this.#handlers.length; running++) await this.#handlers[running]!();
       return 'done' as const;
     })();
     let code = 0;
@@ -266,7 +297,12 @@ export class Deputy {
       const outcome = this.#handlers.length === 0 ? await handlers : await Promise.race([handlers, deadline]);
       if (outcome === 'timeout') {
         code = this.#failureExitCode;
-        log.error({ phase: 'shutdown', timeoutMs, exitCode: code }, `shutdown handlers did not finish within ${timeoutMs} ms`);
+        const name = this.#handlers[running]?.name || 'anonymous';
+        const which = `handler ${running + 1} of ${this.#handlers.length} (${name})`;
+        log.error(
+          { phase: 'shutdown', timeoutMs, exitCode: code, handler: { index: running, name } },
+          `shutdown handlers did not finish within ${timeoutMs} ms: ${which} was still running; make it finish sooner or raise shutdownHandlerTimeoutMs (handlers get at most what is left of ${GRACE_PERIOD_ENV}: raise it too, together with terminationGracePeriodSeconds)`,
+        );
       } else {
         log.info({ phase: 'shutdown', durationMs: Date.now() - started, exitCode: code }, 'shutdown complete');
       }

@@ -5,8 +5,8 @@
  * 1. `begin()` — from now on every HTTP/1.x response carries `Connection: close` and every HTTP/2
  *    session gets GOAWAY once its current streams are accounted for; new connections are still
  *    accepted and served (endpoint removal is still propagating);
- * 2. `quietFor()` / `lastConnectionAt` let the Deputy wait until no new connection has arrived
- *    for a quiet window;
+ * 2. `settle()` waits, using `lastConnectionAt`, until no new connection has brought traffic
+ *    (a first request that is not a probe) for a quiet window, within a cap;
  * 3. `finish(deadline)` — stop listening, let in-flight requests complete, close idle keep-alive
  *    sockets only once the client was told they are stale, destroy what is left at the deadline.
  *
@@ -25,6 +25,7 @@
 import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
+import { probeKindOf } from './health.js';
 import { sdkLogger } from './log.js';
 
 /** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
@@ -49,6 +50,10 @@ interface Connection {
   session: Http2Session | undefined;
   /** A response said `Connection: close`, or the session got GOAWAY: the client was told to go. */
   toldToClose: boolean;
+  /** Taken over by an 'upgrade' (WebSocket…) or 'connect' handler: no longer HTTP, never idle. */
+  upgraded: boolean;
+  /** Its first request (or stream, or upgrade) has been seen. */
+  requested: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -74,6 +79,12 @@ export interface DrainOutcome {
   readonly destroyed: number;
   /** Requests or streams cut at the deadline. */
   readonly requestsCut: number;
+  /** Upgraded connections (WebSocket, CONNECT) open when listening stopped. */
+  readonly upgraded: number;
+  /** Upgraded connections that ended during the drain (closed by the app or the client). */
+  readonly upgradedClosed: number;
+  /** Upgraded connections destroyed at the deadline (included in `destroyed`). */
+  readonly upgradedCut: number;
 }
 
 /** The TCP socket under a TLS socket (TLSSocket keeps it as `_parent`), or the socket itself. */
@@ -92,12 +103,18 @@ export class Drain {
   #lastConnectionAt = 0;
   #closedIdle = 0;
   #closedGracefully = 0;
+  #upgradedClosed = 0;
   #destroying = false;
   #changed: (() => void) | undefined;
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
   #accepting: Connection | undefined;
 
-  /** When the last new connection arrived on any attached server (ms since epoch; 0 if none). */
+  /**
+   * When the last new connection carrying traffic arrived on any attached server: counted at its
+   * first request unless that is a probe path (ms since epoch; 0 if none). Probes (the kubelet
+   * opens a fresh connection for each) and connections that send nothing (TCP health checks)
+   * are not traffic to protect, so they do not hold the drain delay open.
+   */
   get lastConnectionAt(): number {
     return this.#lastConnectionAt;
   }
@@ -109,6 +126,13 @@ export class Drain {
   /** Connections currently open on the attached servers. */
   get connectionCount(): number {
     return this.#servers.reduce((sum, s) => sum + s.connections.size, 0);
+  }
+
+  /** Upgraded connections (WebSocket, CONNECT) currently open. */
+  get upgradedCount(): number {
+    let sum = 0;
+    for (const s of this.#servers) for (const c of s.connections.values()) if (c.upgraded) sum += 1;
+    return sum;
   }
 
   /** Requests (HTTP/1) and streams (HTTP/2) currently in flight. */
@@ -134,12 +158,21 @@ export class Drain {
     });
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(attached, req, res));
     server.on('session', (session: Http2Session) => this.#onSession(session));
+    // Upgraded connections never see 'request', so they would look idle. They are marked by
+    // wrapping emit, not by listening: a listener of ours would change what Node does when the
+    // app has none (it only upgrades when 'upgrade' has listeners, and destroys a CONNECT
+    // nobody listens for).
+    const emit = server.emit as (this: DrainableServer, event: string | symbol, ...args: unknown[]) => boolean;
+    const onUpgrade = (req: IncomingMessage, socket: Socket): void => this.#onUpgrade(attached, req, socket);
+    server.emit = function (this: DrainableServer, event: string | symbol, ...args: unknown[]): boolean {
+      if ((event === 'upgrade' || event === 'connect') && args[1]) onUpgrade(args[0] as IncomingMessage, args[1] as Socket);
+      return emit.call(this, event, ...args);
+    } as DrainableServer['emit'];
     if (this.#draining) this.#beginOn(attached);
   }
 
   #onConnection(attached: Attached, socket: Socket): void {
     const now = Date.now();
-    this.#lastConnectionAt = now;
     const connection: Connection = {
       socket,
       server: attached,
@@ -149,6 +182,8 @@ export class Drain {
       responses: new Set(),
       session: undefined,
       toldToClose: false,
+      upgraded: false,
+      requested: false,
       idleTimer: undefined,
     };
     attached.connections.set(socket, connection);
@@ -157,7 +192,8 @@ export class Drain {
       clearTimeout(connection.idleTimer);
       attached.connections.delete(socket);
       if (this.#finishing && !this.#destroying) {
-        if (connection.toldToClose) this.#closedGracefully += 1;
+        if (connection.upgraded) this.#upgradedClosed += 1;
+        else if (connection.toldToClose) this.#closedGracefully += 1;
         else this.#closedIdle += 1;
       }
       this.#changed?.();
@@ -169,6 +205,7 @@ export class Drain {
     if (isHttp2Request(req)) return; // counted per stream in #onSession
     const connection = attached.connections.get(tcpSocketOf(req.socket));
     if (!connection) return;
+    this.#noteFirstRequest(connection, req.url);
     connection.active += 1;
     connection.lastActiveAt = Date.now();
     clearTimeout(connection.idleTimer);
@@ -193,11 +230,20 @@ export class Drain {
     });
   }
 
+  #onUpgrade(attached: Attached, req: IncomingMessage, socket: Socket): void {
+    const connection = attached.connections.get(tcpSocketOf(socket));
+    if (!connection) return;
+    this.#noteFirstRequest(connection, req.url);
+    connection.upgraded = true;
+    clearTimeout(connection.idleTimer);
+  }
+
   #onSession(session: Http2Session): void {
     const connection = this.#accepting;
     if (!connection) return;
     connection.session = session;
-    session.on('stream', (stream: Http2Stream) => {
+    session.on('stream', (stream: Http2Stream, headers: Record<string, unknown>) => {
+      this.#noteFirstRequest(connection, typeof headers[':path'] === 'string' ? headers[':path'] : undefined);
       connection.active += 1;
       connection.lastActiveAt = Date.now();
       stream.once('close', () => {
@@ -207,6 +253,13 @@ export class Drain {
       });
     });
     if (this.#draining) this.#goawayWhenUsed(connection, session);
+  }
+
+  /** A connection is new traffic at its first request, unless that request is a probe. */
+  #noteFirstRequest(connection: Connection, url: string | undefined): void {
+    if (connection.requested) return;
+    connection.requested = true;
+    if (probeKindOf(url) === undefined) this.#lastConnectionAt = Date.now();
   }
 
   /**
@@ -227,7 +280,8 @@ export class Drain {
 
   /**
    * The adaptive drain delay: resolves once `minDelayMs` has passed since `startedAt` and no new
-   * connection has arrived for `quietMs`, or at `capAt` (ms since epoch), whichever is first.
+   * connection has brought traffic for `quietMs` (see `lastConnectionAt`), or at `capAt` (ms
+   * since epoch), whichever is first.
    */
   async settle(startedAt: number, minDelayMs: number, quietMs: number, capAt: number): Promise<'quiet' | 'cap'> {
     for (;;) {
@@ -274,6 +328,7 @@ export class Drain {
     const started = Date.now();
     const inFlight = this.inFlight;
     const connections = this.connectionCount;
+    const upgraded = this.upgradedCount;
     for (const attached of this.#servers) {
       if (attached.listening) {
         attached.listening = false;
@@ -287,6 +342,7 @@ export class Drain {
     }
     const closedIdleBefore = this.#closedIdle;
     const closedGracefullyBefore = this.#closedGracefully;
+    const upgradedClosedBefore = this.#upgradedClosed;
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(this.connectionCount === 0), Math.max(0, deadlineAt - Date.now()));
       const check = (): void => {
@@ -301,12 +357,14 @@ export class Drain {
     this.#changed = undefined;
     let destroyed = 0;
     let requestsCut = 0;
+    let upgradedCut = 0;
     if (!drained) {
       this.#destroying = true;
       for (const attached of this.#servers) {
         for (const connection of [...attached.connections.values()]) {
           destroyed += 1;
           requestsCut += connection.active;
+          if (connection.upgraded) upgradedCut += 1;
           connection.session?.destroy();
           connection.socket.destroy();
         }
@@ -321,17 +379,21 @@ export class Drain {
       closedGracefully: this.#closedGracefully - closedGracefullyBefore,
       destroyed,
       requestsCut,
+      upgraded,
+      upgradedClosed: this.#upgradedClosed - upgradedClosedBefore,
+      upgradedCut,
     };
   }
 
   /**
    * Closes an HTTP/1 connection with no request in flight once it has been idle for the
    * Keep-Alive timeout it was last told — never earlier, so a client that honours the hint is
-   * never cut while sending. HTTP/2 connections end through GOAWAY instead.
+   * never cut while sending. HTTP/2 connections end through GOAWAY instead; upgraded ones when
+   * the app closes them, else at the deadline.
    */
   #scheduleIdleClose(connection: Connection): void {
     clearTimeout(connection.idleTimer);
-    if (connection.active > 0 || connection.session || connection.socket.destroyed) return;
+    if (connection.active > 0 || connection.session || connection.upgraded || connection.socket.destroyed) return;
     const waitMs = connection.lastActiveAt + connection.advertisedMs - Date.now();
     const close = (): void => {
       if (connection.active === 0) connection.socket.destroy();
@@ -366,7 +428,11 @@ function advertisedTimeoutMs(head: unknown): number {
 export function logDrainOutcome(outcome: DrainOutcome): void {
   const log = sdkLogger();
   if (outcome.outcome === 'deadline') {
-    log.warn({ phase: 'drain', ...outcome }, `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut)`);
+    const upgraded = outcome.upgradedCut > 0 ? `, ${outcome.upgradedCut} upgraded (WebSocket/CONNECT) connections` : '';
+    log.warn(
+      { phase: 'drain', ...outcome },
+      `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut${upgraded}); to let them finish, raise DEPUTY_GRACE_PERIOD together with the pod's terminationGracePeriodSeconds, or make long requests shorter (and close upgraded connections at shutdown)`,
+    );
   } else {
     log.info({ phase: 'drain', ...outcome }, 'drain complete');
   }

@@ -36,15 +36,12 @@ const plugin: FastifyPluginCallback<DeputyFastifyOptions> = (fastify: FastifyIns
   if (close) deputy.onShutdown(() => fastify.close());
   if (probes) {
     for (const url of Object.keys(PROBE_PATHS)) {
-      fastify.route({
-        method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'],
-        url,
-        exposeHeadRoute: false,
-        handler: (request, reply) => {
-          // handleProbeRequest writes the answer itself (405 for methods other than GET/HEAD).
-          reply.hijack();
-          handleProbeRequest(request.raw, reply.raw, deputy);
-        },
+      // all(): every method Fastify routes (OPTIONS too; more after addHttpMethod), so that they get
+      // handleProbeRequest's 405 with Allow as on the health server, not Fastify's 404.
+      fastify.all(url, { exposeHeadRoute: false }, (request, reply) => {
+        // handleProbeRequest writes the answer itself (405 for methods other than GET/HEAD).
+        reply.hijack();
+        handleProbeRequest(request.raw, reply.raw, deputy);
       });
     }
   }

@@ -151,3 +151,16 @@ t.test('handlers run in order once; a second shutdown() is a no-op', async (t) =
   const started = app.logs.filter((r) => r.msg === 'shutdown started; readiness now failing');
   t.equal(started.length, 1, 'shutdown started once');
 });
+
+t.test('a runtime error on the listening health server is logged, not fatal', async (t) => {
+  const { app, port } = await startApp(t);
+  app.send('server-error');
+  await app.waitForLog('server error emitted');
+  const logged = await app.waitForLog('health server error');
+  t.equal(logged.level, 'error');
+  t.match(logged.msg, /EMFILE/, 'names the error');
+  t.equal((logged.err as { code?: string } | undefined)?.code, 'EMFILE', 'with the error itself');
+  t.equal((await http(port, '/livez')).status, 200, 'the health server still answers');
+  app.process.kill('SIGKILL');
+  await app.exited;
+});

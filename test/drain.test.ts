@@ -16,9 +16,9 @@ interface Answer {
   socket: Socket;
 }
 
-function get(port: number, path: string, agent: Agent | false = false): Promise<Answer> {
+function get(port: number, path: string, agent: Agent | false = false, method = 'GET'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, method }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers, socket: req.socket! }));
@@ -128,6 +128,35 @@ t.test('the delay waits for a quiet window after the last new connection', async
   t.ok(Date.parse(String(ended.time)) >= lastConnectionAt + 600 - 50, 'not before the quiet window after the last connection');
 });
 
+t.test('probe connections and connections that send nothing do not hold the delay open', async (t) => {
+  // Delay 1 s, quiet window 1.5 s, cap 2.5 s (grace 10 s). Probes (a fresh connection each, as
+  // the kubelet opens) and bare TCP connects keep arriving until the delay ends; were they
+  // counted as traffic, the delay would run to its cap.
+  const { app, port } = await startApp(t, { DEPUTY_DRAIN_DELAY: '1s', DEPUTY_DRAIN_QUIET: '1500ms', DEPUTY_GRACE_PERIOD: '10s' });
+  app.process.kill('SIGTERM');
+  await app.waitForLog('drain delay started');
+  let ended = false;
+  const endedLog = app.waitForLog('drain delay ended').finally(() => (ended = true));
+  let probes = 0;
+  while (!ended) {
+    const tcpCheck = netConnect(port, '127.0.0.1');
+    tcpCheck.on('error', () => {});
+    await new Promise((resolve) => tcpCheck.once('connect', resolve).once('close', resolve));
+    tcpCheck.destroy();
+    try {
+      const probe = await get(port, '/readyz');
+      if (probe.status === 503 && !ended) probes += 1;
+    } catch {
+      break; // listening stopped
+    }
+  }
+  const delay = await endedLog;
+  t.ok(probes > 0, `${probes} probe connections answered during the delay`);
+  t.equal(delay.reason, 'quiet', 'the delay ended at drainDelayMs, not at its cap');
+  t.ok((delay.durationMs as number) < 2500, `after ${String(delay.durationMs)} ms`);
+  t.equal((await app.exited).status, 0);
+});
+
 t.test('the delay is capped when connections never stop', async (t) => {
   // Grace 2 s, the handler's share min(5 s, 1 s) = 1 s: the drain may use 1 s, the delay half of it.
   const { app, port } = await startApp(t, { DEPUTY_DRAIN_QUIET: '10s', DEPUTY_GRACE_PERIOD: '2s' });
@@ -149,6 +178,29 @@ t.test('the delay is capped when connections never stop', async (t) => {
   t.equal(ended.reason, 'cap');
   t.equal(ended.level, 'warn');
   t.equal(record(app, 'drain delay started').capMs, 500, 'cap is half the time the drain may use');
+  t.match(ended.msg, /periodSeconds × failureThreshold/, 'the cap warning says what to check');
+});
+
+t.test('a drain delay longer than the budget still leaves the drain time to finish in-flight requests', async (t) => {
+  // Grace 3 s, handlers' share min(1 s, 1.5 s): delay and drain share 2 s. A 3 s delay is cut so
+  // that the drain keeps max(1 s, 2 s / 4) = 1 s; before, the delay ran to the drain deadline and
+  // the request in flight was cut.
+  const { app, port } = await startApp(t, { DEPUTY_GRACE_PERIOD: '3s', TIMEOUT_MS: '1000', DEPUTY_DRAIN_DELAY: '3s' });
+  const slow = get(port, '/slow?ms=1600');
+  await app.waitForLog('slow request started');
+  app.process.kill('SIGTERM');
+  const answer = await slow;
+  t.equal(answer.status, 200, 'the request in flight completes during the drain');
+  t.equal(answer.body, 'slow 1600\n');
+  t.equal((await app.exited).status, 0);
+  const warning = record(app, 'does not fit');
+  t.equal(warning.level, 'warn', 'warned at shutdown start');
+  t.match(warning.msg, /DEPUTY_DRAIN_DELAY \(3000 ms\).*cut to 1000 ms.*DEPUTY_GRACE_PERIOD/, 'naming both variables');
+  t.equal(record(app, 'drain delay started').capMs, 1000, 'the delay ends 1 s before the drain deadline');
+  t.equal(record(app, 'drain delay ended').reason, 'cap');
+  const drained = record(app, 'drain complete');
+  t.equal(drained.outcome, 'drained');
+  t.equal(drained.requestsCut, 0);
 });
 
 t.test('at the drain deadline what is left is destroyed and counted; handlers still run; exit 0', async (t) => {
@@ -163,6 +215,7 @@ t.test('at the drain deadline what is left is destroyed and counted; handlers st
   t.equal(drained.destroyed, 1);
   t.equal(drained.requestsCut, 1);
   t.equal(drained.level, 'warn');
+  t.match(drained.msg, /raise DEPUTY_GRACE_PERIOD together with the pod's terminationGracePeriodSeconds, or make long requests shorter/, 'says what to do');
   t.ok(logIndex(app.logs, 'handler started') > logIndex(app.logs, 'drain deadline reached'), 'handlers after the drain');
   t.ok((record(app, 'shutdown handlers started').timeoutMs as number) <= 800, 'handlers get at most their own timeout');
 });
@@ -173,7 +226,70 @@ t.test('handlers get min(shutdownHandlerTimeoutMs, what is left of the grace per
   t.equal((await app.exited).status, 1, 'a hung handler → failureExitCode');
   const started = record(app, 'shutdown handlers started');
   t.ok((started.timeoutMs as number) <= 600, `handler timeout ${String(started.timeoutMs)} ms fits in the grace period`);
-  t.match(record(app, 'did not finish within').msg, /did not finish within \d+ ms/);
+  const timedOut = record(app, 'did not finish within');
+  t.match(timedOut.msg, /did not finish within \d+ ms: handler 1 of 1 \(shutdownHandler\) was still running; .*raise shutdownHandlerTimeoutMs/, 'names the handler and what to raise');
+  t.same(timedOut.handler, { index: 0, name: 'shutdownHandler' });
+});
+
+/** A raw socket that sends `head` and resolves once the response head has come back. */
+async function tunnel(port: number, head: string): Promise<Socket> {
+  const socket = netConnect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(head);
+  let received = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) {
+        socket.off('data', onData);
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed before the response head: ${received}`)));
+  });
+  return socket;
+}
+
+/** Resolves with what the echoing peer sent back, or rejects if the socket closes first. */
+function echo(socket: Socket, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error('socket already closed'));
+    socket.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    socket.once('close', () => reject(new Error('socket closed')));
+    socket.write(text);
+  });
+}
+
+t.test('upgraded connections (WebSocket, CONNECT) are never closed as idle: they last until closed or the deadline', async (t) => {
+  // keepAliveTimeout 500 ms and a 600 ms delay: when the drain starts both upgraded sockets are
+  // older than the Keep-Alive hint, so an idle close would hit them at once. Grace 4 s, the
+  // handler's share 2 s: the drain deadline is 2 s after SIGTERM.
+  const { app, port } = await startApp(t, { KEEP_ALIVE_MS: '500', DEPUTY_DRAIN_DELAY: '600ms', DEPUTY_GRACE_PERIOD: '4s' });
+  const ws = await tunnel(port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+  const connect = await tunnel(port, 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n');
+  t.teardown(() => {
+    ws.destroy();
+    connect.destroy();
+  });
+  const connectClosed = socketClosed(connect);
+  app.process.kill('SIGTERM');
+  const started = await app.waitForLog('drain started');
+  t.equal(started.upgraded, 2, 'the drain start counts the upgraded connections');
+  t.match(started.msg, /2 upgraded \(WebSocket\/CONNECT\) connections, which stay open until the app closes them or the drain deadline/);
+  t.equal(await echo(ws, 'ping'), 'ping', 'the upgraded socket still works during the drain');
+  t.equal(await echo(connect, 'pong'), 'pong', 'the CONNECT tunnel still works during the drain');
+  ws.end(); // the WebSocket ends on its own; the tunnel stays until the deadline
+  const closedAt = await connectClosed;
+  t.equal((await app.exited).status, 0);
+  const drained = record(app, 'drain deadline reached');
+  t.ok(closedAt >= Date.parse(String(drained.time)) - 100, 'the tunnel was closed at the deadline, not before');
+  t.equal(drained.upgraded, 2);
+  t.equal(drained.upgradedClosed, 1, 'the one that ended on its own');
+  t.equal(drained.upgradedCut, 1, 'the one cut at the deadline');
+  t.equal(drained.destroyed, 1);
+  t.equal(drained.closedIdle, 0, 'none counted as idle');
+  t.match(drained.msg, /1 upgraded \(WebSocket\/CONNECT\) connections/);
 });
 
 t.test('slow or malformed clients during the drain cannot extend it', async (t) => {
@@ -290,6 +406,11 @@ t.test('Fastify plugin: drains the app and answers the probes on its port', asyn
   t.equal(ready.status, 200);
   t.same(JSON.parse(ready.body), { status: 'ready' });
   t.equal((await get(port, '/')).body, 'hello\n', 'app routes still work');
+  for (const method of ['OPTIONS', 'POST', 'PATCH']) {
+    const other = await get(port, '/readyz', false, method);
+    t.equal(other.status, 405, `${method} /readyz → 405 as on the health server`);
+    t.equal(other.headers.allow, 'GET, HEAD');
+  }
   const slow = get(port, '/slow?ms=1000');
   await app.waitForLog('slow request started');
   app.process.kill('SIGTERM');
