@@ -421,6 +421,76 @@ t.test('deputy terminate with no pid file reaches the supervisor\'s own socket; 
   t.ok(supervised.logs.find(msgIs('released the preStop hook aimed at the supervisor')));
 });
 
+t.test('stale preStop markers (a thread of the supervisor, a reused pid) do not hold the exit', { skip }, async (t) => {
+  const dir = tempIpcDir(t);
+  // In a fresh pid namespace the supervisor's threads take the first pids after 1 and kill -0
+  // succeeds on a thread id: markers left from an earlier run name them.
+  for (let pid = 2; pid <= 40; pid += 1) writeFileSync(join(dir, `deputy-prestop.${pid}`), '999\n');
+  const started = Date.now();
+  const supervised = await supervise(t, ['--timeout', '3s', '--', 'sh', '-c', 'exit 3'], { env: { DEPUTY_IPC_DIR: dir } });
+  t.equal((await supervised.exited).status, 3);
+  t.ok(Date.now() - started < 2500, `exited without waiting out the timeout (${Date.now() - started} ms)`);
+  t.notOk(supervised.logs.find(msgIs('waiting for the preStop hook to return')), 'no stale marker was taken for a hook');
+});
+
+t.test('a marker is a hook only while its pid is that process: not a thread, not a later process', async (t) => {
+  const { holdPreStopMarker, processStartTime, readMarker } = await import('../src/prestop.js');
+  const dir = tempIpcDir(t);
+  const thread = readdirSync('/proc/self/task').map(Number).find((tid) => tid !== process.pid);
+  t.ok(thread, 'this process has a thread');
+  writeFileSync(join(dir, `deputy-prestop.${thread}`), '1\n');
+  t.equal(readMarker(`deputy-prestop.${thread}`, dir), undefined, 'a thread id is not a hook');
+  t.notOk(readdirSync(dir).includes(`deputy-prestop.${thread}`), 'and its marker is removed');
+
+  const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  t.teardown(() => {
+    try {
+      process.kill(sleeper.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  const name = `deputy-prestop.${sleeper.pid}`;
+  const startTime = processStartTime(sleeper.pid!)!;
+  writeFileSync(join(dir, name), `1\n${startTime - 1}\n`);
+  t.equal(readMarker(name, dir), undefined, 'another start time: the pid was reused');
+  writeFileSync(join(dir, name), `1\n${startTime}\n`);
+  t.equal(readMarker(name, dir, startTime + 1), undefined, 'started before the supervisor: stale');
+  writeFileSync(join(dir, name), `1\n${startTime}\n`);
+  t.match(readMarker(name, dir, startTime), { pid: sleeper.pid, target: 1, startTime }, 'the same process: a hook');
+
+  const marker = holdPreStopMarker(5, dir);
+  t.same(readFileSync(marker.path!, 'utf8'), `5\n${processStartTime('self')}\n`, 'a marker records its writer\'s start time');
+  marker.release();
+});
+
+t.test('deputy terminate removes its marker when it is stopped by SIGTERM', { skip }, async (t) => {
+  const dir = tempIpcDir(t);
+  const app = spawnChild(t, NODE, [fixture('terminator-app.js')], { DEPUTY_IPC_DIR: dir, KEEP_ALIVE: '1' });
+  await app.waitForLog('registered');
+  const hook = spawnChild(t, NODE, [DEPUTY_BIN, 'terminate', String(app.pid), '--timeout', '30s'], { DEPUTY_IPC_DIR: dir });
+  await app.waitForLog('callback ran'); // the hook wrote its marker before it sent terminate
+  t.ok(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'the hook holds its marker');
+  process.kill(hook.pid, 'SIGTERM');
+  t.equal((await hook.exited).status, 143);
+  t.notOk(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'and removed it');
+});
+
+t.test('a preStop hook starts the timeout: an app ignoring terminate is killed at it, and the hook returns', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--timeout', '1s', '--timeout-exit-code', '99', '--', NODE, fixture('terminator-app.js')], {
+    env: { KEEP_ALIVE: '1' },
+  });
+  await supervised.waitForLog('registered');
+  const hook = preStop(t, supervised, ['--timeout', '8s']);
+  await supervised.waitForLog('callback ran');
+  // No SIGTERM to PID 1: without the hook starting the clock nothing would end the app.
+  await supervised.waitForLog('supervisor exiting', 6000);
+  const [hookExit, supervisorExit] = await Promise.all([hook.exited, supervised.exited]);
+  t.equal(supervisorExit.status, 99, 'killed at the supervisor\'s timeout with the configured status');
+  t.equal(hookExit.status, 0, 'the hook saw its target gone and returned 0');
+  t.ok(supervised.logs.find(msgIs('timeout: killing the child process group', { timeoutMs: 1000 })));
+});
+
 /** Waits for a stdout line (stdout is not parsed as logs). */
 async function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
