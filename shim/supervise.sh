@@ -161,14 +161,20 @@ esac
 (($# > 0)) || usage_error "missing the command to run, e.g. supervise.sh node server.js"
 
 # Sets REPLY to the first executable file named $1 in PATH, or returns 1 (no fork, unlike `type -P`).
+# Sets unexecutable_match to the first such file without the execute bit: like bash and execvp,
+# finding only those is "permission denied" (126), not "not found" (127).
 find_in_path() {
   local dir dirs
+  unexecutable_match=''
   IFS=: read -ra dirs <<<"${PATH-}"
   for dir in "${dirs[@]}"; do
     [[ -n $dir ]] || dir=.
-    if [[ -f $dir/$1 && -x $dir/$1 ]]; then
-      REPLY=$dir/$1
-      return 0
+    if [[ -f $dir/$1 ]]; then
+      if [[ -x $dir/$1 ]]; then
+        REPLY=$dir/$1
+        return 0
+      fi
+      [[ -n $unexecutable_match ]] || unexecutable_match=$dir/$1
     fi
   done
   return 1
@@ -181,6 +187,8 @@ if [[ $command_name == */* ]]; then
   command_path=$command_name
 elif find_in_path "$command_name"; then
   command_path=$REPLY
+elif [[ -n $unexecutable_match ]]; then
+  command_path=$unexecutable_match # judged not executable below
 else
   log error "command not found: $command_name (is it installed and on PATH?)" "command=$command_name" "PATH=${PATH-}"
   exit 127

@@ -94,6 +94,9 @@ for (const entry of entrypoints) {
       const denied = await runAsPid1(t, entry, [file]);
       t.equal(denied.status, 126);
       t.ok(denied.logs.some((r) => String(r.msg).includes(file)), 'a log line names the file');
+      // Found on PATH but not executable: 126 as bash and execvp say, not "not found".
+      const onPath = await runAsPid1(t, entry, ['not-executable'], { PATH: `${join(file, '..')}:${process.env.PATH ?? ''}` });
+      t.equal(onPath.status, 126, 'a non-executable match on PATH');
     });
 
     t.test('the child keeps the caller’s working directory and environment', async (t) => {

@@ -292,6 +292,13 @@ t.test('usage: --help documents every option and variable; errors exit 2 naming 
     t.equal(result.status, 2, `${args.join(' ')} ${JSON.stringify(env)} → 2`);
     t.match(result.stderr, message);
   }
+  // -gs is left to commander: both paths take an empty variable as unset, as the shim does
+  for (const args of [['supervise', 'true'], ['supervise', '-gs', 'true']]) {
+    for (const name of ['DEPUTY_TIMEOUT', 'DEPUTY_TIMEOUT_EXIT_CODE']) {
+      const result = await runDeputy(args, { [name]: '' });
+      t.equal(result.status, 0, `${args.join(' ')} with ${name}='' → the default, not a usage error (${result.stderr.trim()})`);
+    }
+  }
   const passThrough = await runDeputy(['supervise', '--', 'sh', '-c', 'echo "$@"', 'sh', '--timeout', 'x']);
   t.equal(passThrough.status, 0, 'options after the command belong to the command');
   t.equal(passThrough.stdout, '--timeout x\n');
@@ -531,6 +538,7 @@ t.test('the commander-free fast path parses plain arguments and leaves everythin
     args: ['--timeout'],
   });
   t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
+  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '', DEPUTY_TIMEOUT_EXIT_CODE: '' }), { ...base, command: 'x', args: [] }, 'empty variables count as unset');
   t.same(parseSuperviseArgs(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
   const deferred: Array<[string[], NodeJS.ProcessEnv]> = [
     [['--help'], {}],
@@ -543,7 +551,6 @@ t.test('the commander-free fast path parses plain arguments and leaves everythin
     [['-gs', 'x'], {}],
     [['--process-group=yes', 'x'], {}],
     [['--bogus', 'x'], {}],
-    [['x'], { DEPUTY_TIMEOUT: '' }],
     [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }],
   ];
   for (const [argv, env] of deferred) t.equal(parseSuperviseArgs(argv, env), undefined, `${JSON.stringify(argv)} ${JSON.stringify(env)} → commander`);
