@@ -4,7 +4,7 @@
 #   ENTRYPOINT ["/usr/local/bin/supervise.sh"]
 #   CMD ["node", "server.js"]
 #
-# The same contract as `deputy supervise`:
+# The core of `deputy supervise`'s contract (README, "What differs from deputy supervise", lists the rest):
 # - SIGTERM/SIGINT: read $DEPUTY_IPC_DIR/deputy-entrypoint.pid at that moment and send "terminate"
 #   to that pid's graceful-terminator socket (with socat, else OpenBSD nc, else
 #   `deputy terminate --no-wait` through node); without a pid file or socket, or when the send
