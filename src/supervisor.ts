@@ -136,8 +136,18 @@ class Supervision {
     }
     const notFound = error.code === 'ENOENT';
     const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-    const message = notFound ? `command not found: ${this.#command}` : `cannot execute ${this.#command}: ${error.code ?? error.message}`;
-    this.#log.error({ command: this.#command, code: error.code, status }, message);
+    // Say what to do about it: this line is often all a user sees of a crash-looping container.
+    const path = process.env.PATH ?? '';
+    let message: string;
+    if (!notFound) {
+      const hint = error.code === 'EACCES' ? ' (a directory, or missing the execute bit: chmod +x)' : '';
+      message = `cannot execute ${this.#command}: ${error.code ?? error.message}${hint}`;
+    } else if (this.#command.includes('/')) {
+      message = `command not found: ${this.#command} (no such file; or a script whose #! interpreter is missing)`;
+    } else {
+      message = `command not found: ${this.#command} (is it installed and on PATH? PATH=${path})`;
+    }
+    this.#log.error({ command: this.#command, code: error.code, status, PATH: notFound ? path : undefined }, message);
     this.#settle(status);
   };
 

@@ -258,10 +258,13 @@ t.test('exec failures: 127 not found, 126 not executable, naming the command', {
   chmodSync(notExecutable, 0o644);
   const missing = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', 'no-such-command-xyz']);
   t.equal((await missing.exited).status, 127);
-  t.ok(missing.logs.find((r) => r.msg === 'command not found: no-such-command-xyz'));
+  t.ok(
+    missing.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('command not found: no-such-command-xyz (is it installed and on PATH? PATH=')),
+    'says what to check',
+  );
   const denied = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', notExecutable]);
   t.equal((await denied.exited).status, 126);
-  t.ok(denied.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith(`cannot execute ${notExecutable}`)));
+  t.ok(denied.logs.find((r) => r.msg === `cannot execute ${notExecutable}: EACCES (a directory, or missing the execute bit: chmod +x)`), 'says what to do');
 });
 
 t.test('the child gets the caller\'s cwd and environment; stdout passes through', { skip }, async (t) => {
