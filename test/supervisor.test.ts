@@ -110,7 +110,7 @@ const msgIs = (msg: string, fields: Record<string, unknown> = {}) => (record: Lo
   record.msg === msg && Object.entries(fields).every(([key, value]) => record[key] === value);
 
 /** The statuses of `supervise -- sh -c 'exit N'` for each N, `parallel` at a time. */
-async function exitStatuses(codes: readonly number[], parallel: number): Promise<Map<number, number>> {
+async function exitStatuses(t: Test, codes: readonly number[], parallel: number): Promise<Map<number, number>> {
   const results = new Map<number, number>();
   const queue = [...codes];
   const worker = async (): Promise<void> => {
@@ -120,6 +120,17 @@ async function exitStatuses(codes: readonly number[], parallel: number): Promise
           stdio: 'ignore',
           env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' },
         });
+        const pid = child.pid;
+        // --kill-child: killing unshare (by pid) ends its namespace, should the test end first
+        if (pid !== undefined)
+          t.teardown(() => {
+            if (child.exitCode !== null || child.signalCode !== null) return; // its pid may be reused
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // exited, as it should have
+            }
+          });
         child.on('exit', (exitCode) => resolve(exitCode ?? -1));
       });
       results.set(code, status);
@@ -135,7 +146,7 @@ async function exitStatuses(codes: readonly number[], parallel: number): Promise
 const STATUSES = [0, 1, 2, 3, 7, 42, 63, 64, 99, 125, 126, 127, 128, 129, 130, 131, 136, 137, 138, 142, 143, 144, 192, 200, 254, 255];
 
 t.test('the child\'s exit status passes through unchanged', { skip }, async (t) => {
-  const statuses = await exitStatuses(STATUSES, 4);
+  const statuses = await exitStatuses(t, STATUSES, 4);
   const wrong = STATUSES.filter((code) => statuses.get(code) !== code).map((code) => `${code}→${String(statuses.get(code))}`);
   t.same(wrong, [], `all ${STATUSES.length} statuses came out unchanged`);
 });
@@ -501,15 +512,46 @@ t.test('a preStop hook starts the timeout: an app ignoring terminate is killed a
   t.ok(supervised.logs.find(msgIs('timeout: killing the child process group', { timeoutMs: 1000 })));
 });
 
-/** Waits for a stdout line (stdout is not parsed as logs). */
-async function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!child.stdout.includes(line)) {
-    if (Date.now() - started > timeoutMs) throw new Error(`no stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
-    const exited = await Promise.race([new Promise((resolve) => child.process.stdout!.once('data', () => resolve(false))), child.exited.then(() => true)]);
-    if (exited && !child.stdout.includes(line)) throw new Error(`exited before stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
-  }
+/**
+ * Waits for a stdout line (stdout is not parsed as logs). A timer bounds the wait: a child that
+ * prints nothing and never exits must fail the test, not hang it.
+ */
+function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
+  if (child.stdout.includes(line)) return Promise.resolve();
+  const stream = child.process.stdout!;
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    // spawnChild's own listener, added first, has already split the chunk into child.stdout
+    const onData = (): void => {
+      if (child.stdout.includes(line)) finish();
+    };
+    const onClose = (): void => finish(child.stdout.includes(line) ? undefined : new Error(`stdout closed before line ${line}; got ${JSON.stringify(child.stdout)}`));
+    const timer = setTimeout(() => finish(new Error(`no stdout line ${line} within ${timeoutMs} ms; got ${JSON.stringify(child.stdout)}`)), timeoutMs);
+    stream.on('data', onData);
+    stream.once('close', onClose);
+  });
 }
+
+t.test('waitForStdout gives up at its timeout when the child stays silent', async (t) => {
+  const silent = spawnChild(t, 'sleep', ['1000']);
+  // Bounded here too, so that a wait without its own timer fails this test instead of hanging it.
+  let guard: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    waitForStdout(silent, 'never', 200).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    ),
+    new Promise<string>((resolve) => (guard = setTimeout(() => resolve('still waiting after 3 s'), 3000))),
+  ]);
+  clearTimeout(guard);
+  t.match(outcome, /no stdout line never within 200 ms/);
+});
 
 t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape', async (t) => {
   const script = `
