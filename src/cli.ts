@@ -179,7 +179,8 @@ that moment and sends "terminate" to that process's socket (the app may be a gra
 npm start -> node). With no pid file, no socket or a failed send it logs a warning and sends the
 signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM is
 logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
-with no pid file targets pid 1) starts the same sequence.
+with no pid file targets pid 1) starts the same sequence. A deputy terminate preStop hook
+starts the timeout when it starts (the supervisor sees its marker in $${IPC_DIR_ENV}).
 
 Signals forwarded to the child: HUP QUIT USR1 USR2 ALRM STKFLT CONT TSTP URG XCPU XFSZ VTALRM
 PROF WINCH IO PWR. Not forwarded: KILL STOP (uncatchable), CHLD (reaping), TTIN TTOU PIPE (the
