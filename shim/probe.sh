@@ -8,7 +8,9 @@
 # Usage: probe.sh live|ready|startup [port]
 # Asks GET /livez, /readyz or /startupz and prints one line: the probe, the HTTP status and the
 # body. Exit status: 0 healthy (2xx), 1 unhealthy (any other status, or no answer in time),
-# 2 unreachable (cannot connect), 3 usage error.
+# 2 unreachable (cannot connect, or the peer does not speak HTTP: as `deputy probe`), 3 usage error.
+# (3, not deputy probe's 2, for a usage error: 2 already means unreachable here and a probe
+# reads only the status.)
 #
 # Environment:
 #   DEPUTY_HEALTH_CHECK_PORT  port when none is given (default 8081)
@@ -18,7 +20,7 @@ set -u
 
 usage() {
   printf 'Usage: probe.sh live|ready|startup [port]\n'
-  printf 'Exit status: 0 healthy, 1 unhealthy, 2 unreachable, 3 usage error.\n'
+  printf 'Exit status: 0 healthy, 1 unhealthy, 2 unreachable or not HTTP, 3 usage error.\n'
   printf 'Environment: DEPUTY_HEALTH_CHECK_PORT (default 8081), DEPUTY_HEALTH_CHECK_HOST (default 127.0.0.1),\n'
   printf '             DEPUTY_PROBE_TIMEOUT seconds to wait for the answer (default 1).\n'
 }
@@ -64,8 +66,9 @@ if ! IFS= read -r -t "$timeout" status_line <&3; then
   exit 1
 fi
 if ! [[ $status_line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]]; then
-  printf '%s: unhealthy: not an HTTP answer from %s port %s\n' "$1" "$host" "$port"
-  exit 1
+  # Something else listens on the port: like no server at all, not like an unhealthy one.
+  printf '%s: unreachable: not an HTTP answer from %s port %s\n' "$1" "$host" "$port"
+  exit 2
 fi
 code=${BASH_REMATCH[1]}
 

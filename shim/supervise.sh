@@ -4,7 +4,7 @@
 #   ENTRYPOINT ["/usr/local/bin/supervise.sh"]
 #   CMD ["node", "server.js"]
 #
-# The same contract as `deputy supervise`:
+# The core of `deputy supervise`'s contract (README, "What differs from deputy supervise", lists the rest):
 # - SIGTERM/SIGINT: read $DEPUTY_IPC_DIR/deputy-entrypoint.pid at that moment and send "terminate"
 #   to that pid's graceful-terminator socket (with socat, else OpenBSD nc, else
 #   `deputy terminate --no-wait` through node); without a pid file or socket, or when the send
@@ -15,6 +15,8 @@
 # - Exit status: the child's N, or 128+S when it died of signal S; 127 when the command is not
 #   found, 126 when it is not executable; 2 for a usage error.
 # - Reaps every zombie (bash collects any child with waitpid(-1)), so it can be PID 1.
+# - Before exiting, waits for a running preStop hook (`deputy terminate`'s marker in
+#   $DEPUTY_IPC_DIR), within what is left of DEPUTY_TIMEOUT.
 # - JSON log lines (level, time, pid, component, msg) on stderr.
 #
 # Environment:
@@ -34,6 +36,7 @@ ipc_dir=${DEPUTY_IPC_DIR:-/run}
 child=''
 timer=''
 terminating=0
+terminating_since_ms=0
 
 # ---- logging -------------------------------------------------------------------------------
 
@@ -158,14 +161,20 @@ esac
 (($# > 0)) || usage_error "missing the command to run, e.g. supervise.sh node server.js"
 
 # Sets REPLY to the first executable file named $1 in PATH, or returns 1 (no fork, unlike `type -P`).
+# Sets unexecutable_match to the first such file without the execute bit: like bash and execvp,
+# finding only those is "permission denied" (126), not "not found" (127).
 find_in_path() {
   local dir dirs
+  unexecutable_match=''
   IFS=: read -ra dirs <<<"${PATH-}"
   for dir in "${dirs[@]}"; do
     [[ -n $dir ]] || dir=.
-    if [[ -f $dir/$1 && -x $dir/$1 ]]; then
-      REPLY=$dir/$1
-      return 0
+    if [[ -f $dir/$1 ]]; then
+      if [[ -x $dir/$1 ]]; then
+        REPLY=$dir/$1
+        return 0
+      fi
+      [[ -n $unexecutable_match ]] || unexecutable_match=$dir/$1
     fi
   done
   return 1
@@ -178,6 +187,8 @@ if [[ $command_name == */* ]]; then
   command_path=$command_name
 elif find_in_path "$command_name"; then
   command_path=$REPLY
+elif [[ -n $unexecutable_match ]]; then
+  command_path=$unexecutable_match # judged not executable below
 else
   log error "command not found: $command_name (is it installed and on PATH?)" "command=$command_name" "PATH=${PATH-}"
   exit 127
@@ -189,6 +200,92 @@ elif [[ -d $command_path || ! -x $command_path ]]; then
   log error "command not executable: $command_name (permission denied or a directory; check its mode)" "command=$command_name"
   exit 126
 fi
+
+# ---- preStop hooks --------------------------------------------------------------------------
+
+# Sets REPLY to the milliseconds since the epoch.
+now_ms() {
+  local now=${EPOCHREALTIME:-}
+  if [[ -n $now ]]; then
+    now=${now/[.,]/}
+    REPLY=$((10#$now / 1000))
+  else
+    REPLY=$((SECONDS * 1000))
+  fi
+}
+
+# Sets REPLY to the start time of process $1 (field 22 of /proc/$1/stat) if it runs and is a
+# process, not a thread nor a zombie; else returns 1.
+process_start_ticks() {
+  local stat line fields
+  { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  read -ra fields <<<"$stat"
+  [[ ${fields[0]} != Z ]] || return 1
+  while IFS= read -r line; do
+    if [[ $line == Tgid:* ]]; then
+      [[ ${line//[!0-9]/} == "$1" ]] || return 1
+      break
+    fi
+  done 2>/dev/null <"/proc/$1/status"
+  REPLY=${fields[19]}
+}
+
+process_start_ticks $$
+readonly shim_start_ticks=${REPLY:-0}
+
+# Sets REPLY to the pids of the running preStop hooks (`deputy terminate` holds
+# $ipc_dir/deputy-prestop.<pid> while it waits; the file holds its target and its start time).
+# A marker whose pid is not that process any more (a SIGKILLed hook, a pid reused after a
+# restart, a process older than this shim) is stale and removed. A hook aimed at this shim is
+# released (its marker removed) so that it returns 0: it cannot outlive PID 1.
+running_prestop_hooks() {
+  local marker pid target recorded pids=''
+  for marker in "$ipc_dir"/deputy-prestop.*; do
+    pid=${marker##*/deputy-prestop.}
+    [[ $pid =~ ^[0-9]{1,7}$ && $pid != "$$" ]] || continue
+    target='' recorded=''
+    { IFS= read -r target && IFS= read -r recorded; } 2>/dev/null <"$marker"
+    if ! process_start_ticks "$pid" || ((REPLY < shim_start_ticks)) || [[ -n $recorded && $recorded != "$REPLY" ]]; then
+      rm -f -- "$marker" 2>/dev/null
+      continue
+    fi
+    [[ $target != "$$" ]] || rm -f -- "$marker" 2>/dev/null
+    pids+=" $pid"
+  done
+  for pid in "${hook_pids[@]}"; do # released hooks that have not exited yet
+    [[ " $pids " == *" $pid "* ]] || ! kill -0 "$pid" 2>/dev/null || pids+=" $pid"
+  done
+  read -ra hook_pids <<<"$pids"
+}
+hook_pids=()
+
+# Kubernetes records FailedPreStopHook when PID 1 exits before the hook returns: wait for running
+# hooks, until what is left of DEPUTY_TIMEOUT (at least a second, for a hook to notice its target
+# is gone), or 2 s when termination never began (the hook terminated the app itself).
+wait_for_prestop_hooks() {
+  local deadline
+  now_ms
+  if ((terminating)); then
+    deadline=$((terminating_since_ms + timeout_ms))
+    ((deadline >= REPLY + 1000)) || deadline=$((REPLY + 1000))
+  else
+    deadline=$((REPLY + 2000))
+  fi
+  running_prestop_hooks
+  ((${#hook_pids[@]} > 0)) || return 0
+  log info "waiting for the preStop hook to return" "pids=${hook_pids[*]}"
+  while ((${#hook_pids[@]} > 0)); do
+    now_ms
+    if ((REPLY >= deadline)); then
+      log warn "preStop hook still running at the timeout; exiting anyway" "pids=${hook_pids[*]}"
+      return 0
+    fi
+    sleep 0.02 # a bounded poll: the hook is not our child, nothing signals its exit
+    running_prestop_hooks
+  done
+  log info "preStop hook returned"
+}
 
 # ---- sending terminate ---------------------------------------------------------------------
 
@@ -290,6 +387,8 @@ on_terminate() {
     return
   fi
   terminating=1
+  now_ms
+  terminating_since_ms=$REPLY
   start_timer
   request_termination "$signal"
 }
@@ -334,8 +433,10 @@ if [[ -n $timer ]]; then
   kill -s TERM -- "-$timer" 2>/dev/null
   if wait "$timer" 2>/dev/null; then
     log error "the child was still running ${timeout_ms} ms after termination began; killed its process group" "child=$child" "timeoutMs=$timeout_ms" "exitCode=$timeout_exit_code"
+    wait_for_prestop_hooks
     exit "$timeout_exit_code"
   fi
 fi
 log info "child exited with status $status" "child=$child" "status=$status"
+wait_for_prestop_hooks
 exit "$status"

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DeputyError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { exitStatusValue } from './supervise-args.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from './protocol.js';
@@ -136,6 +136,14 @@ function parseExitStatus(value: string): number {
   return status;
 }
 
+/**
+ * `option.env(name)`, except while the variable is set to '': commander would parse '' (and reject
+ * it), while the shim — and a Kubernetes `value: ""` meaning "not set" — takes the default.
+ */
+function envUnlessEmpty(option: Option, name: string): Option {
+  return process.env[name] === '' ? option : option.env(name);
+}
+
 /** `deputy supervise`: the PID-1 supervisor (src/supervisor.ts). */
 function addSuperviseCommand(program: Command): void {
   program
@@ -146,16 +154,20 @@ function addSuperviseCommand(program: Command): void {
     .argument('[args...]', 'its arguments')
     .passThroughOptions()
     .addOption(
-      new Option('--timeout <duration>', 'after SIGTERM/SIGINT, SIGKILL the child\'s process group if it still runs this long')
-        .env(TIMEOUT_ENV)
-        .default(DEFAULT_TIMEOUT_MS, '25s')
-        .argParser(durationOption('--timeout')),
+      envUnlessEmpty(
+        new Option('--timeout <duration>', 'after SIGTERM/SIGINT, SIGKILL the child\'s process group if it still runs this long')
+          .default(DEFAULT_TIMEOUT_MS, '25s')
+          .argParser(durationOption('--timeout')),
+        TIMEOUT_ENV,
+      ),
     )
     .addOption(
-      new Option('--timeout-exit-code <n>', 'exit status after the timeout killed the child (0-255)')
-        .env(TIMEOUT_EXIT_CODE_ENV)
-        .default(DEFAULT_TIMEOUT_EXIT_CODE)
-        .argParser(parseExitStatus),
+      envUnlessEmpty(
+        new Option('--timeout-exit-code <n>', 'exit status after the timeout killed the child (0-255)')
+          .default(DEFAULT_TIMEOUT_EXIT_CODE)
+          .argParser(parseExitStatus),
+        TIMEOUT_EXIT_CODE_ENV,
+      ),
     )
     .option('-g, --process-group', 'send forwarded signals (and the fallback SIGTERM) to the child\'s whole process group')
     .option('-s, --subreaper', 'when not PID 1, become a child subreaper so orphaned descendants are reaped and ended too')
@@ -167,7 +179,8 @@ that moment and sends "terminate" to that process's socket (the app may be a gra
 npm start -> node). With no pid file, no socket or a failed send it logs a warning and sends the
 signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM is
 logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
-with no pid file targets pid 1) starts the same sequence.
+with no pid file targets pid 1) starts the same sequence. A deputy terminate preStop hook
+starts the timeout when it starts (the supervisor sees its marker in $${IPC_DIR_ENV}).
 
 Signals forwarded to the child: HUP QUIT USR1 USR2 ALRM STKFLT CONT TSTP URG XCPU XFSZ VTALRM
 PROF WINCH IO PWR. Not forwarded: KILL STOP (uncatchable), CHLD (reaping), TTIN TTOU PIPE (the
@@ -256,7 +269,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       // help and version exit 0; every other commander error is a usage error
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    return fail(program.args[0] ?? '', error instanceof DeputyError ? error : error);
+    return fail(program.args[0] ?? '', error);
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

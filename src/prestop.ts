@@ -6,17 +6,24 @@
  * - a hook aimed at the supervisor itself (no pid file: target pid 1) cannot outlive it — PID 1's
  *   exit kills the namespace — so the supervisor removes that marker when it is done, which tells
  *   the hook to return 0, and waits for the hook to exit before exiting itself.
+ * A marker is trusted only while its pid is still the process that wrote it: markers outlive a
+ * SIGKILLed hook and, on an emptyDir at /run, a container restart, and a fresh pid namespace hands
+ * the same small pids out again. So the marker records the hook's start time (field 22 of
+ * /proc/<pid>/stat), and the pid must be a process (not some thread) started no earlier than the
+ * supervisor — no preStop hook can predate PID 1.
  */
-import { readdirSync, readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminateTimeoutError } from './errors.js';
 import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from './protocol.js';
 import { isZombie } from './reaper.js';
 
-/** A running `deputy terminate`: its pid, the pid it is terminating, and its marker. */
+/** A running `deputy terminate`: its pid, the pid it is terminating, its start time and its marker. */
 export interface PreStopHook {
   readonly pid: number;
   readonly target: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks since boot): tells this hook from a later user of its pid. */
+  readonly startTime: number;
   readonly path: string;
 }
 
@@ -26,29 +33,66 @@ export interface PreStopMarker {
   readonly path: string | undefined;
   /** True once someone else (the supervisor) removed the marker: the target is done. */
   releasedByTarget(): boolean;
-  /** Removes the marker (also run at exit). */
+  /** Removes the marker (also run at exit, and on SIGTERM/SIGINT). */
   release(): void;
 }
 
 const POLL_MS = 50;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Field 22 of /proc/<pid>/stat (its start time in clock ticks since boot), or undefined when gone. */
+export function processStartTime(pid: number | 'self'): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // fields after the command's closing parenthesis start at field 3
+    const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isSafeInteger(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is a process rather than another process's thread (kill(tid, 0) succeeds too). */
+export function isProcess(pid: number): boolean {
+  try {
+    return /^Tgid:\s*([0-9]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] === String(pid);
+  } catch {
+    return false;
+  }
+}
 
 /**
- * Writes this process's marker naming `target`. Best effort: a read-only IPC directory only costs
- * the supervisor's wait, so errors are swallowed.
+ * Writes this process's marker naming `target` (and this process's start time). Best effort: a
+ * read-only IPC directory only costs the supervisor's wait, so errors are swallowed.
  */
 export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreStopMarker {
   const path = preStopMarkerPath(process.pid, dir);
+  // Written aside and renamed, so a watcher never reads a half-written marker.
+  const temporary = join(dir, `.${PRESTOP_MARKER_PREFIX}${process.pid}.tmp`);
   try {
-    writeFileSync(path, formatPidFile(target), { mode: 0o644 });
+    writeFileSync(temporary, `${formatPidFile(target)}${processStartTime('self') ?? ''}\n`, { mode: 0o644 });
+    renameSync(temporary, path);
   } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never written
+    }
     return { path: undefined, releasedByTarget: () => false, release: () => {} };
   }
   let held = true;
+  // Killed by a signal, 'exit' never runs: a kubelet cancelling the hook would leave the marker.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    release();
+    process.exit(SIGNAL_STATUS[signal as keyof typeof SIGNAL_STATUS] ?? 1);
+  };
   const release = (): void => {
     if (!held) return;
     held = false;
     process.off('exit', release);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     try {
       unlinkSync(path);
     } catch {
@@ -56,6 +100,8 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreSt
     }
   };
   process.on('exit', release);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   return { path, releasedByTarget: () => held && !existsSync(path), release };
 }
 
@@ -79,23 +125,45 @@ export function markerPid(name: string): number | undefined {
   return /^[0-9]{1,7}$/.test(text) && pid >= 1 ? pid : undefined;
 }
 
-/** The hook of the marker `name`, or undefined when it is not a marker or is already gone. */
-export function readMarker(name: string, dir: string = ipcDir()): PreStopHook | undefined {
+/**
+ * The hook of the marker `name` while that hook runs, else undefined. A marker whose pid is now
+ * something else — gone, a thread, a process started before `notBefore` (start-time ticks) or at
+ * another time than the marker records — is stale and removed.
+ */
+export function readMarker(name: string, dir: string = ipcDir(), notBefore = 0): PreStopHook | undefined {
   const pid = markerPid(name);
   if (pid === undefined || pid === process.pid) return undefined;
   const path = join(dir, name);
+  let lines: string[];
   try {
-    return { pid, target: Number.parseInt(readFileSync(path, 'utf8'), 10), path };
+    lines = readFileSync(path, 'utf8').split('\n');
   } catch {
     return undefined; // removed while we looked: that hook is returning
   }
+  const target = Number.parseInt(lines[0] ?? '', 10);
+  const recorded = lines[1] ? Number(lines[1]) : undefined;
+  const startTime = processStartTime(pid);
+  const live =
+    Number.isInteger(target) &&
+    startTime !== undefined &&
+    startTime >= notBefore &&
+    (recorded === undefined || recorded === startTime) &&
+    isProcess(pid) &&
+    isRunning(pid);
+  if (!live) {
+    removeMarker(path);
+    return undefined;
+  }
+  return { pid, target, startTime, path };
 }
 
-/**
- * The preStop hooks still running. Markers of processes that are gone (a hook killed with
- * SIGKILL) are stale and ignored.
- */
-export function runningPreStopHooks(dir: string = ipcDir()): PreStopHook[] {
+/** True while `hook`'s pid is still that hook (not reused by another process). */
+export function hookRunning(hook: PreStopHook): boolean {
+  return processStartTime(hook.pid) === hook.startTime && isRunning(hook.pid);
+}
+
+/** The preStop hooks still running; stale markers are removed (see {@link readMarker}). */
+export function runningPreStopHooks(dir: string = ipcDir(), notBefore = 0): PreStopHook[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -104,19 +172,39 @@ export function runningPreStopHooks(dir: string = ipcDir()): PreStopHook[] {
   }
   const hooks: PreStopHook[] = [];
   for (const name of names) {
-    const hook = readMarker(name, dir);
-    if (hook && isRunning(hook.pid)) hooks.push(hook);
+    const hook = readMarker(name, dir, notBefore);
+    if (hook) hooks.push(hook);
   }
   return hooks;
 }
 
+/**
+ * Removes every marker in `dir`: run by the supervisor at start, when no hook can be running yet
+ * (a hook needs a running container), so every marker there is left from an earlier run.
+ */
+export function removeStaleMarkers(dir: string = ipcDir()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed = names.filter((name) => markerPid(name) !== undefined && markerPid(name) !== process.pid);
+  for (const name of removed) removeMarker(join(dir, name));
+  return removed;
+}
+
+function removeMarker(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already removed, or a read-only directory
+  }
+}
+
 /** Tells a hook aimed at the caller that its target is done: removes the hook's marker. */
 export function releaseHook(hook: PreStopHook): void {
-  try {
-    unlinkSync(hook.path);
-  } catch {
-    // the hook has returned already
-  }
+  removeMarker(hook.path);
 }
 
 /** Alive and not a zombie. EPERM means it exists under another user: alive. */

@@ -23,9 +23,11 @@ function durationValue(value: string): number | undefined {
 
 /** The options of `deputy supervise <argv…>`, or undefined when the full CLI must decide. */
 export function parseSuperviseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SuperviseOptions | undefined {
-  // commander reads an option's variable whenever it is set, even to '' (and then rejects it)
-  let timeoutMs = env[TIMEOUT_ENV] === undefined ? DEFAULT_TIMEOUT_MS : durationValue(env[TIMEOUT_ENV]!);
-  let timeoutExitCode = env[TIMEOUT_EXIT_CODE_ENV] === undefined ? DEFAULT_TIMEOUT_EXIT_CODE : exitStatusValue(env[TIMEOUT_EXIT_CODE_ENV]!);
+  // An empty variable counts as unset, as in the shim and ipcDir() (src/cli.ts does the same)
+  const timeoutText = env[TIMEOUT_ENV];
+  const exitCodeText = env[TIMEOUT_EXIT_CODE_ENV];
+  let timeoutMs = timeoutText === undefined || timeoutText === '' ? DEFAULT_TIMEOUT_MS : durationValue(timeoutText);
+  let timeoutExitCode = exitCodeText === undefined || exitCodeText === '' ? DEFAULT_TIMEOUT_EXIT_CODE : exitStatusValue(exitCodeText);
   let processGroup = false;
   let subreaper = false;
   let index = 0;

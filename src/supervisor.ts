@@ -2,18 +2,21 @@
  * `deputy supervise`: the container's init process. The termination sequence, in order:
  * 1. spawn the command (no shell, stdio/cwd/env inherited, its own process group);
  * 2. pass signals on; on SIGTERM or SIGINT send `terminate` to the entrypoint named by the pid file
- *    at that moment, else the signal to the child, and start the timeout;
+ *    at that moment, else the signal to the child, and start the timeout — which a preStop hook
+ *    (`deputy terminate`, seen by its marker) starts too, since it terminates the app directly;
  * 3. at the timeout SIGKILL the child's process group and exit with the timeout status;
  * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/reaper.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createLineLogger } from './line-log.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
 import type { SuperviseOptions } from './types.js';
+import type { PreStopHook } from './prestop.js';
 
 export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
 /** The command was not found. */
@@ -61,8 +64,12 @@ class Supervision {
   #childExited = false;
   #settled = false;
   #reaper: Reaper | undefined;
-  /** preStop hooks seen while running: pid → the pid each one terminates. */
-  readonly #hooks = new Map<number, number>();
+  /** preStop hooks seen while running, by pid; dropped once gone. */
+  readonly #hooks = new Map<number, PreStopHook>();
+  /** Our start time (ticks since boot): a marker of a process started earlier is stale. */
+  #startTicks = 0;
+  /** A termination signal (or socket terminate) has been handled: later ones are repeats. */
+  #signalled = false;
   #resolve: (status: number) => void = () => {};
   #markDone: () => void = () => {};
   /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
@@ -93,6 +100,7 @@ class Supervision {
       for (const signal of FORWARDED_SIGNALS) process.on(signal, this.#onForwardedSignal);
 
       this.#startedAt = Date.now();
+      this.#startTicks = readStartTicks();
       const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
       this.#child = child;
       child.on('error', this.#onSpawnError);
@@ -128,8 +136,18 @@ class Supervision {
     }
     const notFound = error.code === 'ENOENT';
     const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-    const message = notFound ? `command not found: ${this.#command}` : `cannot execute ${this.#command}: ${error.code ?? error.message}`;
-    this.#log.error({ command: this.#command, code: error.code, status }, message);
+    // Say what to do about it: this line is often all a user sees of a crash-looping container.
+    const path = process.env.PATH ?? '';
+    let message: string;
+    if (!notFound) {
+      const hint = error.code === 'EACCES' ? ' (a directory, or missing the execute bit: chmod +x)' : '';
+      message = `cannot execute ${this.#command}: ${error.code ?? error.message}${hint}`;
+    } else if (this.#command.includes('/')) {
+      message = `command not found: ${this.#command} (no such file; or a script whose #! interpreter is missing)`;
+    } else {
+      message = `command not found: ${this.#command} (is it installed and on PATH? PATH=${path})`;
+    }
+    this.#log.error({ command: this.#command, code: error.code, status, PATH: notFound ? path : undefined }, message);
     this.#settle(status);
   };
 
@@ -161,7 +179,7 @@ class Supervision {
       this.#log.info({ signal }, 'termination already under way; signal ignored');
       return;
     }
-    if (this.#terminatingSince !== undefined) {
+    if (this.#signalled) {
       if (signal === 'SIGINT' && this.#forcedStatus === undefined) {
         this.#log.warn({ signal }, 'second SIGINT during termination; killing the child now');
         this.#forcedStatus = EXIT_INTERRUPTED;
@@ -172,9 +190,16 @@ class Supervision {
       this.#log.info({ signal }, 'termination already under way; signal ignored');
       return;
     }
+    this.#signalled = true;
+    this.#startClock();
+    void this.#deliver(signal);
+  }
+
+  /** Starts the timeout unless a preStop hook already started it (a signal then does not restart it). */
+  #startClock(): void {
+    if (this.#terminatingSince !== undefined || this.#childExited) return;
     this.#terminatingSince = Date.now();
     this.#timeoutTimer = setTimeout(this.#onTimeout, this.#timeoutMs);
-    void this.#deliver(signal);
   }
 
   async #deliver(signal: NodeJS.Signals): Promise<void> {
@@ -226,6 +251,8 @@ class Supervision {
       await this.#awaitPreStopHooks(deadline);
     } else {
       this.#killEverything();
+      // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off.
+      if (this.#forcedStatus === undefined) await this.#awaitPreStopHooks(Date.now() + RELEASE_GRACE_MS);
     }
     this.#reaper?.sweep();
     this.#settle(this.#forcedStatus ?? (this.#timedOut ? this.#timeoutExitCode : childStatus));
@@ -265,12 +292,18 @@ class Supervision {
    * them (they then return 0) and wait for them to exit. All within the timeout.
    */
   async #awaitPreStopHooks(deadline: number): Promise<void> {
-    const { isRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
+    const { hookRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
     const refresh = (): void => {
-      for (const hook of runningPreStopHooks()) this.#hooks.set(hook.pid, hook.target);
+      for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
     };
-    const running = (aimedAtUs: boolean): number[] =>
-      [...this.#hooks].filter(([pid, target]) => (target === process.pid) === aimedAtUs && isRunning(pid)).map(([pid]) => pid);
+    const running = (aimedAtUs: boolean): number[] => {
+      const pids: number[] = [];
+      for (const [pid, hook] of this.#hooks) {
+        if (!hookRunning(hook)) this.#hooks.delete(pid); // gone: its pid may be reused
+        else if ((hook.target === process.pid) === aimedAtUs) pids.push(pid);
+      }
+      return pids;
+    };
 
     refresh();
     let waiting = running(false);
@@ -285,29 +318,40 @@ class Supervision {
       else this.#log.info('preStop hook returned');
     }
 
-    const aimedAtUs = runningPreStopHooks().filter((hook) => hook.target === process.pid);
+    const aimedAtUs = runningPreStopHooks(ipcDir(), this.#startTicks).filter((hook) => hook.target === process.pid);
     if (aimedAtUs.length === 0) return;
     for (const hook of aimedAtUs) releaseHook(hook);
     this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
     // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
     const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
-    while (aimedAtUs.some((hook) => isRunning(hook.pid)) && !this.#hurry && Date.now() < hookDeadline) {
+    while (aimedAtUs.some(hookRunning) && !this.#hurry && Date.now() < hookDeadline) {
       await this.#pause();
     }
   }
 
   /**
    * Notes every preStop hook that starts while the supervisor runs, so that one that has already
-   * removed its marker but not yet exited is still waited for.
+   * removed its marker but not yet exited is still waited for, and starts the timeout: in the
+   * Kubernetes order the hook terminates the app before any SIGTERM reaches us, and an app that
+   * hangs must still be killed at our timeout, not by the kubelet's SIGKILL.
    */
   async #watchPreStopHooks(): Promise<void> {
-    const [{ watch }, { readMarker }] = await Promise.all([import('node:fs'), import('./prestop.js')]);
+    const [{ watch }, { readMarker, runningPreStopHooks }] = await Promise.all([import('node:fs'), import('./prestop.js')]);
+    const dir = ipcDir();
+    const noteHook = (hook: PreStopHook): void => {
+      if (this.#hooks.has(hook.pid)) return;
+      this.#hooks.set(hook.pid, hook);
+      this.#log.info({ hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
+      this.#startClock();
+    };
     try {
-      const watcher = watch(ipcDir(), (_event, name) => {
-        if (typeof name !== 'string') return;
-        const hook = readMarker(name);
-        if (hook && !this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook.target);
+      const watcher = watch(dir, (_event, name) => {
+        if (typeof name !== 'string' || this.#settled) return;
+        const hook = readMarker(name, dir, this.#startTicks);
+        if (hook) noteHook(hook);
       });
+      // Markers left from an earlier run are removed; a hook that started before the watch is noted.
+      for (const hook of runningPreStopHooks(dir, this.#startTicks)) noteHook(hook);
       watcher.on('error', () => watcher.close());
       watcher.unref();
     } catch (error) {
@@ -383,5 +427,15 @@ class Supervision {
     this.#log.info({ status }, 'supervisor exiting');
     this.#markDone();
     this.#resolve(status);
+  }
+}
+
+/** Our start time in clock ticks since boot (field 22 of /proc/self/stat); 0 when unreadable. */
+function readStartTicks(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) || 0;
+  } catch {
+    return 0;
   }
 }

@@ -3,7 +3,7 @@
 // checks what the child saw and the exit status.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
 import { DEPUTY_BIN, FIXTURES, ROOT, runDeputy, spawnChild, tempIpcDir, type Child } from './helpers.js';
@@ -94,6 +94,9 @@ for (const entry of entrypoints) {
       const denied = await runAsPid1(t, entry, [file]);
       t.equal(denied.status, 126);
       t.ok(denied.logs.some((r) => String(r.msg).includes(file)), 'a log line names the file');
+      // Found on PATH but not executable: 126 as bash and execvp say, not "not found".
+      const onPath = await runAsPid1(t, entry, ['not-executable'], { PATH: `${join(file, '..')}:${process.env.PATH ?? ''}` });
+      t.equal(onPath.status, 126, 'a non-executable match on PATH');
     });
 
     t.test('the child keeps the caller’s working directory and environment', async (t) => {
@@ -198,6 +201,29 @@ for (const entry of entrypoints) {
       t.equal(outcome.msg, 'orphans gone', JSON.stringify(outcome.left ?? []));
       app.signal('SIGTERM');
       t.equal((await app.exited).status, 0);
+    });
+
+    t.test('Kubernetes order: a preStop deputy terminate returns 0 before PID 1 exits', async (t) => {
+      const dir = tempIpcDir(t);
+      const app = startAsPid1(t, entry, [node, fixture('terminator-app.js')], { DEPUTY_IPC_DIR: dir, EXIT_CODE: '0' });
+      await app.waitForLog('registered');
+      // As the kubelet runs a preStop exec: inside the container's namespaces, not PID 1's child.
+      const hook = spawnChild(t, 'nsenter', ['--target', String(app.hostPid()), '--pid', '--mount', '--', node, DEPUTY_BIN, 'terminate', '--timeout', '10s'], {
+        DEPUTY_IPC_DIR: dir,
+      });
+      const [hookExit, appExit] = await Promise.all([hook.exited, app.exited]);
+      t.equal(hookExit.status, 0, 'the hook was not cut off by PID 1 exiting');
+      t.equal(appExit.status, 0);
+      t.same(readdirSync(dir).filter((name) => name.startsWith('deputy-prestop.')), [], 'no marker left behind');
+    });
+
+    t.test('stale preStop markers from an earlier run do not hold the exit', async (t) => {
+      const dir = tempIpcDir(t);
+      for (let pid = 2; pid <= 40; pid += 1) writeFileSync(join(dir, `deputy-prestop.${pid}`), '999\n');
+      const started = Date.now();
+      const { status } = await runAsPid1(t, entry, ['sh', '-c', 'exit 3'], { DEPUTY_IPC_DIR: dir, DEPUTY_TIMEOUT: '3s' });
+      t.equal(status, 3);
+      t.ok(Date.now() - started < 2500, `no wait for a hook that is not there (${Date.now() - started} ms)`);
     });
 
     t.test('the child exits while a grandchild lives: exit with the child’s status at once', async (t) => {

@@ -80,11 +80,11 @@ t.test('a server that accepts but never answers → 1 after DEPUTY_PROBE_TIMEOUT
   t.match(result.stdout, /no answer within 0\.2s/);
 });
 
-t.test('a non-HTTP answer → 1; a 500 → 1', async (t) => {
+t.test('a non-HTTP answer → 2 (as deputy probe); a 500 → 1', async (t) => {
   const garbage = await listen(t, (socket) => socket.end('SSH-2.0-OpenSSH\r\n'));
   const result = await probe(['live', String(garbage)]);
-  t.equal(result.status, 1);
-  t.match(result.stdout, /not an HTTP answer/);
+  t.equal(result.status, 2);
+  t.match(result.stdout, /unreachable: not an HTTP answer/);
   const failing = await listen(t, (socket) =>
     socket.once('data', () => socket.end('HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\n\r\n{}')),
   );

@@ -110,7 +110,7 @@ const msgIs = (msg: string, fields: Record<string, unknown> = {}) => (record: Lo
   record.msg === msg && Object.entries(fields).every(([key, value]) => record[key] === value);
 
 /** The statuses of `supervise -- sh -c 'exit N'` for each N, `parallel` at a time. */
-async function exitStatuses(codes: readonly number[], parallel: number): Promise<Map<number, number>> {
+async function exitStatuses(t: Test, codes: readonly number[], parallel: number): Promise<Map<number, number>> {
   const results = new Map<number, number>();
   const queue = [...codes];
   const worker = async (): Promise<void> => {
@@ -120,6 +120,17 @@ async function exitStatuses(codes: readonly number[], parallel: number): Promise
           stdio: 'ignore',
           env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' },
         });
+        const pid = child.pid;
+        // --kill-child: killing unshare (by pid) ends its namespace, should the test end first
+        if (pid !== undefined)
+          t.teardown(() => {
+            if (child.exitCode !== null || child.signalCode !== null) return; // its pid may be reused
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // exited, as it should have
+            }
+          });
         child.on('exit', (exitCode) => resolve(exitCode ?? -1));
       });
       results.set(code, status);
@@ -135,7 +146,7 @@ async function exitStatuses(codes: readonly number[], parallel: number): Promise
 const STATUSES = [0, 1, 2, 3, 7, 42, 63, 64, 99, 125, 126, 127, 128, 129, 130, 131, 136, 137, 138, 142, 143, 144, 192, 200, 254, 255];
 
 t.test('the child\'s exit status passes through unchanged', { skip }, async (t) => {
-  const statuses = await exitStatuses(STATUSES, 4);
+  const statuses = await exitStatuses(t, STATUSES, 4);
   const wrong = STATUSES.filter((code) => statuses.get(code) !== code).map((code) => `${code}→${String(statuses.get(code))}`);
   t.same(wrong, [], `all ${STATUSES.length} statuses came out unchanged`);
 });
@@ -258,10 +269,13 @@ t.test('exec failures: 127 not found, 126 not executable, naming the command', {
   chmodSync(notExecutable, 0o644);
   const missing = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', 'no-such-command-xyz']);
   t.equal((await missing.exited).status, 127);
-  t.ok(missing.logs.find((r) => r.msg === 'command not found: no-such-command-xyz'));
+  t.ok(
+    missing.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith('command not found: no-such-command-xyz (is it installed and on PATH? PATH=')),
+    'says what to check',
+  );
   const denied = spawnChild(t, 'unshare', [...UNSHARE, NODE, DEPUTY_BIN, 'supervise', notExecutable]);
   t.equal((await denied.exited).status, 126);
-  t.ok(denied.logs.find((r) => typeof r.msg === 'string' && r.msg.startsWith(`cannot execute ${notExecutable}`)));
+  t.ok(denied.logs.find((r) => r.msg === `cannot execute ${notExecutable}: EACCES (a directory, or missing the execute bit: chmod +x)`), 'says what to do');
 });
 
 t.test('the child gets the caller\'s cwd and environment; stdout passes through', { skip }, async (t) => {
@@ -291,6 +305,13 @@ t.test('usage: --help documents every option and variable; errors exit 2 naming 
     const result = await runDeputy(args, env);
     t.equal(result.status, 2, `${args.join(' ')} ${JSON.stringify(env)} → 2`);
     t.match(result.stderr, message);
+  }
+  // -gs is left to commander: both paths take an empty variable as unset, as the shim does
+  for (const args of [['supervise', 'true'], ['supervise', '-gs', 'true']]) {
+    for (const name of ['DEPUTY_TIMEOUT', 'DEPUTY_TIMEOUT_EXIT_CODE']) {
+      const result = await runDeputy(args, { [name]: '' });
+      t.equal(result.status, 0, `${args.join(' ')} with ${name}='' → the default, not a usage error (${result.stderr.trim()})`);
+    }
   }
   const passThrough = await runDeputy(['supervise', '--', 'sh', '-c', 'echo "$@"', 'sh', '--timeout', 'x']);
   t.equal(passThrough.status, 0, 'options after the command belong to the command');
@@ -421,15 +442,116 @@ t.test('deputy terminate with no pid file reaches the supervisor\'s own socket; 
   t.ok(supervised.logs.find(msgIs('released the preStop hook aimed at the supervisor')));
 });
 
-/** Waits for a stdout line (stdout is not parsed as logs). */
-async function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
+t.test('stale preStop markers (a thread of the supervisor, a reused pid) do not hold the exit', { skip }, async (t) => {
+  const dir = tempIpcDir(t);
+  // In a fresh pid namespace the supervisor's threads take the first pids after 1 and kill -0
+  // succeeds on a thread id: markers left from an earlier run name them.
+  for (let pid = 2; pid <= 40; pid += 1) writeFileSync(join(dir, `deputy-prestop.${pid}`), '999\n');
   const started = Date.now();
-  while (!child.stdout.includes(line)) {
-    if (Date.now() - started > timeoutMs) throw new Error(`no stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
-    const exited = await Promise.race([new Promise((resolve) => child.process.stdout!.once('data', () => resolve(false))), child.exited.then(() => true)]);
-    if (exited && !child.stdout.includes(line)) throw new Error(`exited before stdout line ${line}; got ${JSON.stringify(child.stdout)}`);
-  }
+  const supervised = await supervise(t, ['--timeout', '3s', '--', 'sh', '-c', 'exit 3'], { env: { DEPUTY_IPC_DIR: dir } });
+  t.equal((await supervised.exited).status, 3);
+  t.ok(Date.now() - started < 2500, `exited without waiting out the timeout (${Date.now() - started} ms)`);
+  t.notOk(supervised.logs.find(msgIs('waiting for the preStop hook to return')), 'no stale marker was taken for a hook');
+});
+
+t.test('a marker is a hook only while its pid is that process: not a thread, not a later process', async (t) => {
+  const { holdPreStopMarker, processStartTime, readMarker } = await import('../src/prestop.js');
+  const dir = tempIpcDir(t);
+  const thread = readdirSync('/proc/self/task').map(Number).find((tid) => tid !== process.pid);
+  t.ok(thread, 'this process has a thread');
+  writeFileSync(join(dir, `deputy-prestop.${thread}`), '1\n');
+  t.equal(readMarker(`deputy-prestop.${thread}`, dir), undefined, 'a thread id is not a hook');
+  t.notOk(readdirSync(dir).includes(`deputy-prestop.${thread}`), 'and its marker is removed');
+
+  const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  t.teardown(() => {
+    try {
+      process.kill(sleeper.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  const name = `deputy-prestop.${sleeper.pid}`;
+  const startTime = processStartTime(sleeper.pid!)!;
+  writeFileSync(join(dir, name), `1\n${startTime - 1}\n`);
+  t.equal(readMarker(name, dir), undefined, 'another start time: the pid was reused');
+  writeFileSync(join(dir, name), `1\n${startTime}\n`);
+  t.equal(readMarker(name, dir, startTime + 1), undefined, 'started before the supervisor: stale');
+  writeFileSync(join(dir, name), `1\n${startTime}\n`);
+  t.match(readMarker(name, dir, startTime), { pid: sleeper.pid, target: 1, startTime }, 'the same process: a hook');
+
+  const marker = holdPreStopMarker(5, dir);
+  t.same(readFileSync(marker.path!, 'utf8'), `5\n${processStartTime('self')}\n`, 'a marker records its writer\'s start time');
+  marker.release();
+});
+
+t.test('deputy terminate removes its marker when it is stopped by SIGTERM', { skip }, async (t) => {
+  const dir = tempIpcDir(t);
+  const app = spawnChild(t, NODE, [fixture('terminator-app.js')], { DEPUTY_IPC_DIR: dir, KEEP_ALIVE: '1' });
+  await app.waitForLog('registered');
+  const hook = spawnChild(t, NODE, [DEPUTY_BIN, 'terminate', String(app.pid), '--timeout', '30s'], { DEPUTY_IPC_DIR: dir });
+  await app.waitForLog('callback ran'); // the hook wrote its marker before it sent terminate
+  t.ok(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'the hook holds its marker');
+  process.kill(hook.pid, 'SIGTERM');
+  t.equal((await hook.exited).status, 143);
+  t.notOk(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'and removed it');
+});
+
+t.test('a preStop hook starts the timeout: an app ignoring terminate is killed at it, and the hook returns', { skip }, async (t) => {
+  const supervised = await supervise(t, ['--timeout', '1s', '--timeout-exit-code', '99', '--', NODE, fixture('terminator-app.js')], {
+    env: { KEEP_ALIVE: '1' },
+  });
+  await supervised.waitForLog('registered');
+  const hook = preStop(t, supervised, ['--timeout', '8s']);
+  await supervised.waitForLog('callback ran');
+  // No SIGTERM to PID 1: without the hook starting the clock nothing would end the app.
+  await supervised.waitForLog('supervisor exiting', 6000);
+  const [hookExit, supervisorExit] = await Promise.all([hook.exited, supervised.exited]);
+  t.equal(supervisorExit.status, 99, 'killed at the supervisor\'s timeout with the configured status');
+  t.equal(hookExit.status, 0, 'the hook saw its target gone and returned 0');
+  t.ok(supervised.logs.find(msgIs('timeout: killing the child process group', { timeoutMs: 1000 })));
+});
+
+/**
+ * Waits for a stdout line (stdout is not parsed as logs). A timer bounds the wait: a child that
+ * prints nothing and never exits must fail the test, not hang it.
+ */
+function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
+  if (child.stdout.includes(line)) return Promise.resolve();
+  const stream = child.process.stdout!;
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    // spawnChild's own listener, added first, has already split the chunk into child.stdout
+    const onData = (): void => {
+      if (child.stdout.includes(line)) finish();
+    };
+    const onClose = (): void => finish(child.stdout.includes(line) ? undefined : new Error(`stdout closed before line ${line}; got ${JSON.stringify(child.stdout)}`));
+    const timer = setTimeout(() => finish(new Error(`no stdout line ${line} within ${timeoutMs} ms; got ${JSON.stringify(child.stdout)}`)), timeoutMs);
+    stream.on('data', onData);
+    stream.once('close', onClose);
+  });
 }
+
+t.test('waitForStdout gives up at its timeout when the child stays silent', async (t) => {
+  const silent = spawnChild(t, 'sleep', ['1000']);
+  // Bounded here too, so that a wait without its own timer fails this test instead of hanging it.
+  let guard: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    waitForStdout(silent, 'never', 200).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    ),
+    new Promise<string>((resolve) => (guard = setTimeout(() => resolve('still waiting after 3 s'), 3000))),
+  ]);
+  clearTimeout(guard);
+  t.match(outcome, /no stdout line never within 200 ms/);
+});
 
 t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape', async (t) => {
   const script = `
@@ -461,6 +583,7 @@ t.test('the commander-free fast path parses plain arguments and leaves everythin
     args: ['--timeout'],
   });
   t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
+  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '', DEPUTY_TIMEOUT_EXIT_CODE: '' }), { ...base, command: 'x', args: [] }, 'empty variables count as unset');
   t.same(parseSuperviseArgs(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
   const deferred: Array<[string[], NodeJS.ProcessEnv]> = [
     [['--help'], {}],
@@ -473,7 +596,6 @@ t.test('the commander-free fast path parses plain arguments and leaves everythin
     [['-gs', 'x'], {}],
     [['--process-group=yes', 'x'], {}],
     [['--bogus', 'x'], {}],
-    [['x'], { DEPUTY_TIMEOUT: '' }],
     [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }],
   ];
   for (const [argv, env] of deferred) t.equal(parseSuperviseArgs(argv, env), undefined, `${JSON.stringify(argv)} ${JSON.stringify(env)} → commander`);
