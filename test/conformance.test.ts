@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
-import { DEPUTY_BIN, FIXTURES, ROOT, runDeputy, spawnChild, tempIpcDir, type Child } from './helpers.js';
+import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from './helpers.js';
 
 interface Entrypoint {
   readonly name: string;
@@ -27,13 +27,12 @@ function namespaceSkip(): string | undefined {
 }
 
 const noNamespace = namespaceSkip();
-const supervisorHelp = await runDeputy(['supervise', '--help']);
 const entrypoints: Entrypoint[] = [
   { name: 'shim/supervise.sh', argv: [join(ROOT, 'shim', 'supervise.sh')], skip: noNamespace },
   {
     name: 'deputy supervise',
     argv: [process.execPath, DEPUTY_BIN, 'supervise', '--'],
-    skip: noNamespace ?? (supervisorHelp.status === 0 && /Usage: deputy supervise/.test(supervisorHelp.stdout) ? undefined : 'deputy supervise not built'),
+    skip: noNamespace,
   },
 ];
 
