@@ -60,8 +60,10 @@ interface Entry {
   readonly check: Check;
   readonly timeoutMs: number;
   readonly cacheMs: number;
-  /** The run in flight, if one is. */
+  /** The run in flight, if one is (also after its timeout, until the call settles). */
   running: Run | undefined;
+  /** Handed to the next call; taken by a run that turns out asynchronous (its timeout aborts it). */
+  controller: AbortController | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
 }
@@ -151,9 +153,6 @@ class Deadlines {
 
 const deadlines = new Deadlines();
 
-/** Handed to checks that declare no parameter (they never look at it). */
-const NEVER_ABORTED: AbortSignal = new AbortController().signal;
-
 /** A set of named checks of one kind (readiness or liveness). */
 export class CheckRegistry {
   readonly #entries: Entry[] = [];
@@ -178,7 +177,7 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
     checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined });
   }
 
   /**
@@ -195,24 +194,30 @@ export class CheckRegistry {
   /**
    * Delivers the entry's result to `collector`: from the cache, from the run in flight, or from a
    * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
-   * port, so the hot path allocates little and skips what cannot matter: the AbortController for
-   * checks that take no signal, the deadline for checks that answer synchronously.
+   * port, so the hot path allocates little and skips what cannot matter: a fresh AbortController
+   * for checks that answer synchronously (they reuse the entry's, which nothing aborts), the
+   * deadline for them too.
    */
   #start(entry: Entry, collector: Collector, index: number): void {
     if (entry.cached !== undefined && performance.now() < entry.cached.until) {
       collector.deliver(index, entry.cached.result);
       return;
     }
-    // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
-    if (entry.running !== undefined) {
-      entry.running.wait(collector, index);
-      return;
+    // Probes that arrive while a run is in flight share it instead of piling onto the dependency;
+    // that holds after its timeout too, until the call settles or is given up on.
+    const running = entry.running;
+    if (running !== undefined) {
+      if (!running.abandoned()) {
+        running.wait(collector, index);
+        return;
+      }
+      entry.running = undefined;
     }
     const startedMs = performance.now();
-    const controller = entry.check.length > 0 ? new AbortController() : undefined;
+    const controller = (entry.controller ??= new AbortController());
     let value: unknown;
     try {
-      value = entry.check(controller?.signal ?? NEVER_ABORTED);
+      value = entry.check(controller.signal);
     } catch (error) {
       collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
       return;
@@ -221,13 +226,20 @@ export class CheckRegistry {
       collector.deliver(index, remember(entry, success(entry.name, startedMs)));
       return;
     }
+    // This run owns the controller now (its timeout aborts it); the next call gets a fresh one.
+    entry.controller = undefined;
     const run = new Run(entry, startedMs, controller, collector, index);
     entry.running = run;
     deadlines.add(run);
-    value.then(
-      () => run.finish(success(entry.name, startedMs)),
-      (error: unknown) => run.finish(failure(entry.name, startedMs, error)),
-    );
+    try {
+      value.then(
+        () => run.settle(success(entry.name, startedMs)),
+        (error: unknown) => run.settle(failure(entry.name, startedMs, error)),
+      );
+    } catch (error) {
+      // A hand-made thenable whose then() throws: a failed check, not a failed probe.
+      run.settle(failure(entry.name, startedMs, error));
+    }
   }
 }
 
@@ -263,16 +275,30 @@ class Collector {
   }
 }
 
-/** An asynchronous check run in flight, shared by the probes that arrive meanwhile. */
+/**
+ * How many timeouts a call that timed out may stay unsettled before it is given up on and a new
+ * call starts: bounds both the pile-up (one call per window) and how long a lost callback can
+ * keep a check failing.
+ */
+const ABANDON_AFTER_TIMEOUTS = 10;
+
+/**
+ * An asynchronous check run in flight, shared by the probes that arrive meanwhile. After its
+ * timeout it stays on the entry until the call settles: probes then get `<name>:timeout` at once
+ * instead of starting another call that would queue behind the hung one (a pg pool's queue, a
+ * Redis client's offline queue).
+ */
 class Run implements PendingRun {
   readonly deadline: number;
   readonly #entry: Entry;
   readonly #startedMs: number;
-  readonly #controller: AbortController | undefined;
+  readonly #controller: AbortController;
   readonly #waiting: Array<Collector | number>;
-  #done = false;
+  /** True once the waiters got a result (the call's, or the timeout). */
+  #answered = false;
+  #settled = false;
 
-  constructor(entry: Entry, startedMs: number, controller: AbortController | undefined, collector: Collector, index: number) {
+  constructor(entry: Entry, startedMs: number, controller: AbortController, collector: Collector, index: number) {
     this.deadline = startedMs + entry.timeoutMs;
     this.#entry = entry;
     this.#startedMs = startedMs;
@@ -281,21 +307,43 @@ class Run implements PendingRun {
   }
 
   wait(collector: Collector, index: number): void {
-    this.#waiting.push(collector, index);
+    if (this.#answered) collector.deliver(index, remember(this.#entry, this.#timedOut(true)));
+    else this.#waiting.push(collector, index);
+  }
+
+  /** True when the call timed out so long ago that a new one should start. */
+  abandoned(): boolean {
+    return this.#answered && performance.now() >= this.#startedMs + ABANDON_AFTER_TIMEOUTS * this.#entry.timeoutMs;
+  }
+
+  #timedOut(stillPending: boolean): CheckResult {
+    const { name, timeoutMs } = this.#entry;
+    const message = stillPending
+      ? `no answer within ${timeoutMs} ms: the call started ${Math.round(performance.now() - this.#startedMs)} ms ago is still pending, so no new one was started`
+      : `no answer within ${timeoutMs} ms`;
+    return failure(name, this.#startedMs, new NotReady('timeout', message));
   }
 
   expire(): void {
-    const error = new NotReady('timeout', `no answer within ${this.#entry.timeoutMs} ms`);
-    this.#controller?.abort(error);
-    this.finish(failure(this.#entry.name, this.#startedMs, error));
+    const result = this.#timedOut(false);
+    this.#controller.abort(new NotReady('timeout', result.message));
+    this.#answer(result);
   }
 
-  finish(result: CheckResult): void {
-    if (this.#done) return; // the check answered after its timeout
-    this.#done = true;
+  /** The call settled: answers the waiters unless the timeout already did, and frees the entry. */
+  settle(result: CheckResult): void {
+    if (this.#settled) return;
+    this.#settled = true;
     deadlines.delete(this);
     if (this.#entry.running === this) this.#entry.running = undefined;
+    this.#answer(result);
+  }
+
+  #answer(result: CheckResult): void {
+    if (this.#answered) return; // the check answered after its timeout
+    this.#answered = true;
     remember(this.#entry, result);
     for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
+    this.#waiting.length = 0;
   }
 }

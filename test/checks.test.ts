@@ -81,6 +81,64 @@ t.test('a hung check fails with <name>:timeout, bounded by its timeout, and its 
   t.type(aborted, NotReady, 'the check was told to give up');
 });
 
+t.test('a call that timed out is not joined by another until it settles', async (t) => {
+  let calls = 0;
+  let release = deferred();
+  const deputy = new Deputy().addReadinessCheck('db', async () => {
+    calls += 1;
+    await release.promise;
+  }, { timeoutMs: 200 });
+  deputy.readied();
+  const port = await serve(t, deputy);
+  // The first probe waits out the timeout; the rest, sequential and concurrent, come while the
+  // call still hangs.
+  const timed = async (): Promise<number> => {
+    const started = performance.now();
+    const answer = await get(port, '/readyz?verbose');
+    t.same([answer.status, answer.json.reasons], [503, ['db:timeout']]);
+    t.match(answer.json.checks, [{ name: 'db', ok: false, reason: 'db:timeout' }]);
+    return performance.now() - started;
+  };
+  t.ok((await timed()) < 200 + 50, 'first probe answered within timeout + 50 ms');
+  for (let i = 0; i < 3; i += 1) t.ok((await timed()) < 200 + 50, `probe ${i + 2} answered within timeout + 50 ms`);
+  for (const elapsed of await Promise.all([timed(), timed(), timed()])) t.ok(elapsed < 200 + 50, 'concurrent probe answered in time');
+  t.equal(calls, 1, 'one call in flight for seven probes');
+  release.resolve();
+  release = deferred();
+  release.resolve();
+  t.same((await get(port, '/readyz')).json, { status: 'ready' }, 'a new call once the hung one settled');
+  t.equal(calls, 2);
+});
+
+t.test('a thenable whose then() throws fails its check, not the probe', async (t) => {
+  const deputy = new Deputy().addReadinessCheck('odd', () => ({
+    then() {
+      throw new Error('then exploded');
+    },
+  }));
+  deputy.readied();
+  const answer = await get(await serve(t, deputy), '/readyz?verbose');
+  t.same([answer.status, answer.json.reasons], [503, ['odd']]);
+  t.match(answer.json.checks, [{ name: 'odd', ok: false, message: 'then exploded' }]);
+});
+
+t.test('every async check gets a signal that aborts, whatever its declared parameters', async (t) => {
+  const reasons: unknown[] = [];
+  const hang = (signal?: AbortSignal): Promise<void> => {
+    signal?.addEventListener('abort', () => reasons.push(signal.reason));
+    return new Promise(() => {});
+  };
+  const deputy = new Deputy()
+    // Neither declares a parameter (Function.length is 0).
+    .addReadinessCheck('rest', (...args: [AbortSignal]) => hang(...args), { timeoutMs: 100 })
+    .addReadinessCheck('default', (signal: AbortSignal = AbortSignal.abort()) => hang(signal), { timeoutMs: 100 });
+  deputy.readied();
+  const answer = await get(await serve(t, deputy), '/readyz');
+  t.same(answer.json.reasons, ['rest:timeout', 'default:timeout']);
+  t.equal(reasons.length, 2, 'both signals aborted');
+  for (const reason of reasons) t.type(reason, NotReady);
+});
+
 t.test('cacheMs reuses a result; concurrent probes share one run', async (t) => {
   let cachedCalls = 0;
   let uncachedCalls = 0;
