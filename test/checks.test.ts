@@ -139,6 +139,22 @@ t.test('every async check gets a signal that aborts, whatever its declared param
   for (const reason of reasons) t.type(reason, NotReady);
 });
 
+t.test('a probe that throws answers 500 and is logged', { timeout: 30_000 }, async (t) => {
+  const sdk = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+  const script = `
+    import { createServer } from 'node:http';
+    import { withProbes } from ${sdk};
+    const source = { probe: (kind) => (kind === 'live' ? Promise.reject(new Error('async bug')) : (() => { throw new Error('sync bug'); })()) };
+    const server = createServer(withProbes(source, (req, res) => res.end())).listen(0, '127.0.0.1', () => {
+      console.error(JSON.stringify({ msg: 'serving', port: server.address().port }));
+    });`;
+  const child = spawnChild(t, process.execPath, ['--input-type=module', '-e', script], { DEPUTY_LOG_LEVEL: 'info' });
+  const port = (await child.waitForLog('serving')).port as number;
+  t.same([(await get(port, '/readyz')).status, (await get(port, '/livez')).status], [500, 500]);
+  t.match(await child.waitForLog((r) => r.probe === 'ready'), { level: 'error', err: { message: 'sync bug' } });
+  t.match(await child.waitForLog((r) => r.probe === 'live'), { level: 'error', err: { message: 'async bug' } });
+});
+
 t.test('cacheMs reuses a result; concurrent probes share one run', async (t) => {
   let cachedCalls = 0;
   let uncachedCalls = 0;
