@@ -43,8 +43,10 @@ export interface CheckOptions {
 export interface CheckResult {
   readonly name: string;
   readonly ok: boolean;
-  /** How long the run took, in milliseconds (of the run that produced a cached result). */
+  /** How long the run took, in whole milliseconds (of the run that produced a cached result). */
   readonly durationMs: number;
+  /** The same with its unit and a decimal, as the Kubernetes API server prints durations: `1.2ms`, `1.5s`. */
+  readonly duration: string;
   /** `ok`, or the error message. May carry dependency details: shown only in verbose answers. */
   readonly message: string;
   /** The reason code when failing: `<name>` or `<name>:<detail>`. */
@@ -74,15 +76,24 @@ function checkDuration(value: number, what: string): void {
   }
 }
 
+/** `0.4ms`, `12ms`, `1.25s`: milliseconds to a tenth below a second, then seconds to a thousandth. */
+export function formatDuration(ms: number): string {
+  const tenths = Math.round(ms * 10) / 10;
+  return tenths < 1000 ? `${tenths}ms` : `${Math.round(ms) / 1000}s`;
+}
+
 function failure(name: string, startedMs: number, error: unknown): CheckResult {
-  const durationMs = Math.round(performance.now() - startedMs);
-  if (error instanceof NotReady) return { name, ok: false, durationMs, message: error.message, reason: `${name}:${error.detail}` };
+  const elapsed = performance.now() - startedMs;
+  const durationMs = Math.round(elapsed);
+  const duration = formatDuration(elapsed);
+  if (error instanceof NotReady) return { name, ok: false, durationMs, duration, message: error.message, reason: `${name}:${error.detail}` };
   const message = error instanceof Error ? error.message || error.name : String(error);
-  return { name, ok: false, durationMs, message, reason: name };
+  return { name, ok: false, durationMs, duration, message, reason: name };
 }
 
 function success(name: string, startedMs: number): CheckResult {
-  return { name, ok: true, durationMs: Math.round(performance.now() - startedMs), message: 'ok' };
+  const elapsed = performance.now() - startedMs;
+  return { name, ok: true, durationMs: Math.round(elapsed), duration: formatDuration(elapsed), message: 'ok' };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import { Deputy, NotReady, withProbes, expressProbes, koaProbes } from '../src/index.js';
+import { formatDuration } from '../src/checks.js';
 import { setEnv, spawnChild, spawnFixture } from './helpers.js';
 import { deferred, get, listen, serve } from './probe-http.js';
 
@@ -77,7 +78,7 @@ t.test('a hung check fails with <name>:timeout, bounded by its timeout, and its 
   t.same(answer.json.reasons, ['hung:timeout']);
   t.ok(elapsed >= 190, `waited for the timeout (${Math.round(elapsed)} ms)`);
   t.ok(elapsed < 200 + 1000, `answered ${Math.round(elapsed)} ms after the request (timeout 200 ms)`);
-  t.match(answer.json.checks[0], { name: 'hung', ok: false, message: 'no answer within 200 ms' });
+  t.match(answer.json.checks[0], { name: 'hung', ok: false, message: 'no answer within 200 ms', duration: /^(19\d|2\d\d)(\.\d)?ms$/ });
   t.type(aborted, NotReady, 'the check was told to give up');
 });
 
@@ -192,7 +193,7 @@ t.test('cacheMs reuses a result; concurrent probes share one run', async (t) => 
   t.equal(heldCalls, 1, 'both probes shared one run');
 });
 
-t.test('?verbose lists every check: name, ok, durationMs, message', async (t) => {
+t.test('?verbose lists every check: name, ok, duration, durationMs, message', async (t) => {
   const deputy = new Deputy()
     .addReadinessCheck('db', () => {
       throw new NotReady('unavailable', 'connect ECONNREFUSED 127.0.0.1:5432');
@@ -207,13 +208,18 @@ t.test('?verbose lists every check: name, ok, durationMs, message', async (t) =>
     t.equal(answer.json.status, 'not_ready');
     t.same(answer.json.reasons, ['db:unavailable']);
     t.match(answer.json.checks, [
-      { name: 'db', ok: false, durationMs: Number, message: 'connect ECONNREFUSED 127.0.0.1:5432', reason: 'db:unavailable' },
-      { name: 'cache', ok: true, durationMs: Number, message: 'ok' },
+      { name: 'db', ok: false, durationMs: Number, duration: /^\d+(\.\d)?ms$/, message: 'connect ECONNREFUSED 127.0.0.1:5432', reason: 'db:unavailable' },
+      { name: 'cache', ok: true, durationMs: Number, duration: /^\d+(\.\d)?ms$/, message: 'ok' },
     ]);
   }
   for (const query of ['', '?verbose=0', '?verbose=false']) t.notOk('checks' in (await get(port, `/readyz${query}`)).json, `no detail for "${query}"`);
   t.match((await get(port, '/livez?verbose')).json, { status: 'ok', checks: [{ name: 'loop', ok: true }] });
   t.same((await get(port, '/startupz?verbose')).json, { status: 'started', checks: [] });
+});
+
+t.test('durations print with their unit', async (t) => {
+  const cases: Array<[number, string]> = [[0, '0ms'], [0.04, '0ms'], [0.44, '0.4ms'], [12, '12ms'], [999.94, '999.9ms'], [999.96, '1s'], [1250.4, '1.25s'], [61_000, '61s']];
+  for (const [ms, text] of cases) t.equal(formatDuration(ms), text, `${ms} ms`);
 });
 
 t.test('DEPUTY_HEALTH_TOKEN gates the verbose detail, never the probe', async (t) => {
