@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { NotReady, type Check } from './checks.js';
-import { httpGet } from './http-get.js';
+import { httpGet, judgeAnswer } from './http-get.js';
 import { UsageError } from './errors.js';
 
 function unavailable(what: string, error: unknown): NotReady {
@@ -167,12 +167,11 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
     } catch (error) {
       throw unavailable(`GET ${target.href}`, error);
     }
-    const statusOk = expectStatus === undefined ? answer.status >= 200 && answer.status < 300 : answer.status === expectStatus;
-    if (!statusOk) {
+    const verdict = judgeAnswer(answer, expectStatus, expectBody);
+    if (verdict === 'bad_status') {
       throw new NotReady('bad_status', `GET ${target.href} answered ${answer.status}, expected ${expectStatus ?? '2xx'}`);
     }
-    if (expectBody) expectBody.lastIndex = 0; // a /g or /y pattern keeps state between runs
-    if (expectBody && !expectBody.test(answer.body)) {
+    if (verdict === 'body_mismatch') {
       throw new NotReady('body_mismatch', `GET ${target.href}: body does not match ${String(expectBody)}`);
     }
   };
