@@ -24,13 +24,19 @@ export class NotReady extends Error {
 
 /**
  * A check: resolves (with anything) when healthy; throws or rejects when not. `signal` aborts when
- * the check's timeout passes, so a check can cancel its I/O.
+ * the check's timeout passes, so a check can cancel its I/O. A call that cannot be cancelled
+ * should still settle eventually: until it does, probes answer `<name>:timeout` without calling
+ * the check again (for at most 10 timeouts).
  */
 export type Check = (signal: AbortSignal) => unknown;
 
 /** Options of `addReadinessCheck` / `addLivenessCheck`. */
 export interface CheckOptions {
-  /** A check still running after this many milliseconds fails with detail `timeout`. Default: 1000. */
+  /**
+   * A check still running after this many milliseconds fails with detail `timeout`; until that
+   * call settles (or 10 timeouts have passed) probes answer `timeout` without starting another.
+   * Default: 1000.
+   */
   readonly timeoutMs?: number;
   /**
    * Reuse a result for this many milliseconds after it was obtained, so frequent probes do not
