@@ -111,6 +111,23 @@ t.test('a call that timed out is not joined by another until it settles', async 
   t.equal(calls, 2);
 });
 
+t.test('a call that never settles is given up on after 10 timeouts', async (t) => {
+  const starts: number[] = [];
+  const deputy = new Deputy().addReadinessCheck('lost', () => {
+    starts.push(performance.now());
+    return new Promise(() => {}); // a lost callback: never settles
+  }, { timeoutMs: 100 });
+  deputy.readied();
+  const port = await serve(t, deputy);
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.equal(starts.length, 1, 'no second call within 10 timeouts');
+  // The rule is about elapsed time, so this waits for the time itself to pass.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, starts[0]! + 10 * 100 + 5 - performance.now())));
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.equal(starts.length, 2, 'a new call once the hung one is given up on');
+});
+
 t.test('a thenable whose then() throws fails its check, not the probe', async (t) => {
   const deputy = new Deputy().addReadinessCheck('odd', () => ({
     then() {
