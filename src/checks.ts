@@ -2,6 +2,7 @@
  * Readiness and liveness checks: a registry of named checks that run concurrently on each probe,
  * each bounded by its own timeout, optionally cached, reporting why they fail.
  */
+import { getEventListeners } from 'node:events';
 import { UsageError } from './errors.js';
 
 /**
@@ -70,7 +71,10 @@ interface Entry {
   readonly cacheMs: number;
   /** The run in flight, if one is (also after its timeout, until the call settles). */
   running: Run | undefined;
-  /** Handed to the next call; taken by a run that turns out asynchronous (its timeout aborts it). */
+  /**
+   * Handed to the next call; taken by a run that turns out asynchronous (its timeout aborts it),
+   * and given back when that run settled in time with no listener left on its signal.
+   */
   controller: AbortController | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
@@ -212,8 +216,9 @@ export class CheckRegistry {
    * Delivers the entry's result to `collector`: from the cache, from the run in flight, or from a
    * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
    * port, so the hot path allocates little and skips what cannot matter: a fresh AbortController
-   * for checks that answer synchronously (they reuse the entry's, which nothing aborts), the
-   * deadline for them too.
+   * for checks that answer synchronously (they reuse the entry's, which nothing aborts) and for
+   * asynchronous ones that take no parameter and leave the signal alone (see `Run.settle`), the
+   * deadline for synchronous ones.
    */
   #start(entry: Entry, collector: Collector, index: number): void {
     if (entry.cached !== undefined && performance.now() < entry.cached.until) {
@@ -243,7 +248,7 @@ export class CheckRegistry {
       collector.deliver(index, remember(entry, success(entry.name, startedMs)));
       return;
     }
-    // This run owns the controller now (its timeout aborts it); the next call gets a fresh one.
+    // This run owns the controller now (its timeout aborts it); the next call gets another one.
     entry.controller = undefined;
     const run = new Run(entry, startedMs, controller, collector, index);
     entry.running = run;
@@ -352,7 +357,16 @@ class Run implements PendingRun {
     if (this.#settled) return;
     this.#settled = true;
     deadlines.delete(this);
-    if (this.#entry.running === this) this.#entry.running = undefined;
+    const entry = this.#entry;
+    if (entry.running === this) entry.running = undefined;
+    // Creating an AbortSignal costs microseconds, more than a cheap check: a check that declares
+    // no parameter (most ignore the signal) gets this one again if nothing aborted or listens to
+    // it. Checks that declare one get a fresh signal each run (they may hand it to
+    // AbortSignal.any, whose dependants pile up on a long-lived signal in Node 20).
+    const controller = this.#controller;
+    if (entry.check.length === 0 && !controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) {
+      entry.controller ??= controller;
+    }
     this.#answer(result);
   }
 

@@ -155,6 +155,24 @@ t.test('every async check gets a signal that aborts, whatever its declared param
   t.same(answer.json.reasons, ['rest:timeout', 'default:timeout']);
   t.equal(reasons.length, 2, 'both signals aborted');
   for (const reason of reasons) t.type(reason, NotReady);
+
+  // A parameterless check's signal is reused after runs that settled in time: it must still be
+  // unaborted when handed out, and abort when a later run times out.
+  const abortedAtCall: boolean[] = [];
+  let hangNext = false;
+  const reused = new Deputy().addReadinessCheck('reused', (...args: [AbortSignal]) => {
+    abortedAtCall.push(args[0].aborted);
+    return hangNext ? hang(args[0]) : Promise.resolve();
+  }, { timeoutMs: 100 });
+  reused.readied();
+  const port = await serve(t, reused);
+  t.same((await get(port, '/readyz')).json, { status: 'ready' });
+  t.same((await get(port, '/readyz')).json, { status: 'ready' });
+  hangNext = true;
+  reasons.length = 0;
+  t.same((await get(port, '/readyz')).json.reasons, ['reused:timeout']);
+  t.same(abortedAtCall, [false, false, false], 'never handed out an aborted signal');
+  t.equal(reasons.length, 1, 'the hung run was told to give up');
 });
 
 t.test('a probe that throws answers 500 and is logged', { timeout: 30_000 }, async (t) => {
