@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { NotReady, type Check } from './checks.js';
-import { httpGet } from './http-get.js';
+import { httpGet, judgeAnswer } from './http-get.js';
 import { UsageError } from './errors.js';
 
 function unavailable(what: string, error: unknown): NotReady {
@@ -16,17 +16,33 @@ function unavailable(what: string, error: unknown): NotReady {
   return new NotReady('unavailable', `${what}: ${message}`, { cause: error });
 }
 
-/** A pg `Pool` or `Client` (or anything with a promise-returning `query(sql)`). */
+/** A pg `Pool` or `Client` (or anything whose promise-returning `query` takes pg's query config). */
 export interface QueryClient {
-  query(sql: string): Promise<unknown>;
+  query(config: { text: string; query_timeout?: number }): Promise<unknown>;
+}
+
+/** Options of `postgresCheck`. */
+export interface PostgresCheckOptions {
+  /**
+   * pg's `query_timeout` for the `SELECT 1`: pg cannot be cancelled through the check's signal,
+   * so this is what ends a call a hung server never answers (a Pool then drops the connection).
+   * Until it ends, probes answer `postgres:timeout` without sending another query. Set it to the
+   * check's `timeoutMs` when you change that. Default: 1000.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 /** PostgreSQL: `SELECT 1` through the app's pg Pool or Client. */
-export function postgresCheck(client: QueryClient): Check {
+export function postgresCheck(client: QueryClient, options: PostgresCheckOptions = {}): Check {
   if (typeof client?.query !== 'function') throw new UsageError('postgresCheck(client) needs a pg Pool or Client (something with query(sql))');
+  const { queryTimeoutMs = 1000 } = options;
+  if (!Number.isInteger(queryTimeoutMs) || queryTimeoutMs < 1 || queryTimeoutMs > 2_147_483_647) {
+    throw new UsageError(`postgresCheck: queryTimeoutMs must be an integer number of milliseconds from 1 to 2147483647, got ${String(queryTimeoutMs)}`);
+  }
   return async () => {
     try {
-      await client.query('SELECT 1');
+      // A fresh config each time: pg writes its callback onto the object it is given.
+      await client.query({ text: 'SELECT 1', query_timeout: queryTimeoutMs });
     } catch (error) {
       throw unavailable('postgres', error);
     }
@@ -41,7 +57,8 @@ export interface PingClient {
 /**
  * Redis: `PING` through the app's node-redis or ioredis client. A client with an offline queue
  * (both libraries' default) holds commands while disconnected, so an outage shows as `timeout`;
- * with the queue disabled it shows as `unavailable` at once.
+ * with the queue disabled it shows as `unavailable` at once. A PING cannot be cancelled: while one
+ * that timed out is still queued, probes answer `<name>:timeout` without queueing another.
  */
 export function redisCheck(client: PingClient): Check {
   if (typeof client?.ping !== 'function') throw new UsageError('redisCheck(client) needs a node-redis or ioredis client (something with ping())');
@@ -150,12 +167,11 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
     } catch (error) {
       throw unavailable(`GET ${target.href}`, error);
     }
-    const statusOk = expectStatus === undefined ? answer.status >= 200 && answer.status < 300 : answer.status === expectStatus;
-    if (!statusOk) {
+    const verdict = judgeAnswer(answer, expectStatus, expectBody);
+    if (verdict === 'bad_status') {
       throw new NotReady('bad_status', `GET ${target.href} answered ${answer.status}, expected ${expectStatus ?? '2xx'}`);
     }
-    if (expectBody) expectBody.lastIndex = 0; // a /g or /y pattern keeps state between runs
-    if (expectBody && !expectBody.test(answer.body)) {
+    if (verdict === 'body_mismatch') {
       throw new NotReady('body_mismatch', `GET ${target.href}: body does not match ${String(expectBody)}`);
     }
   };

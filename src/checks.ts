@@ -2,6 +2,7 @@
  * Readiness and liveness checks: a registry of named checks that run concurrently on each probe,
  * each bounded by its own timeout, optionally cached, reporting why they fail.
  */
+import { getEventListeners } from 'node:events';
 import { UsageError } from './errors.js';
 
 /**
@@ -24,13 +25,19 @@ export class NotReady extends Error {
 
 /**
  * A check: resolves (with anything) when healthy; throws or rejects when not. `signal` aborts when
- * the check's timeout passes, so a check can cancel its I/O.
+ * the check's timeout passes, so a check can cancel its I/O. A call that cannot be cancelled
+ * should still settle eventually: until it does, probes answer `<name>:timeout` without calling
+ * the check again (for at most 10 timeouts).
  */
 export type Check = (signal: AbortSignal) => unknown;
 
 /** Options of `addReadinessCheck` / `addLivenessCheck`. */
 export interface CheckOptions {
-  /** A check still running after this many milliseconds fails with detail `timeout`. Default: 1000. */
+  /**
+   * A check still running after this many milliseconds fails with detail `timeout`; until that
+   * call settles (or 10 timeouts have passed) probes answer `timeout` without starting another.
+   * Default: 1000.
+   */
   readonly timeoutMs?: number;
   /**
    * Reuse a result for this many milliseconds after it was obtained, so frequent probes do not
@@ -43,8 +50,10 @@ export interface CheckOptions {
 export interface CheckResult {
   readonly name: string;
   readonly ok: boolean;
-  /** How long the run took, in milliseconds (of the run that produced a cached result). */
+  /** How long the run took, in whole milliseconds (of the run that produced a cached result). */
   readonly durationMs: number;
+  /** The same with its unit and a decimal, as the Kubernetes API server prints durations: `1.2ms`, `1.5s`. */
+  readonly duration: string;
   /** `ok`, or the error message. May carry dependency details: shown only in verbose answers. */
   readonly message: string;
   /** The reason code when failing: `<name>` or `<name>:<detail>`. */
@@ -60,8 +69,13 @@ interface Entry {
   readonly check: Check;
   readonly timeoutMs: number;
   readonly cacheMs: number;
-  /** The run in flight, if one is. */
+  /** The run in flight, if one is (also after its timeout, until the call settles). */
   running: Run | undefined;
+  /**
+   * Handed to the next call; taken by a run that turns out asynchronous (its timeout aborts it),
+   * and given back when that run settled in time with no listener left on its signal.
+   */
+  controller: AbortController | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
 }
@@ -72,15 +86,24 @@ function checkDuration(value: number, what: string): void {
   }
 }
 
+/** `0.4ms`, `12ms`, `1.25s`: milliseconds to a tenth below a second, then seconds to a thousandth. */
+export function formatDuration(ms: number): string {
+  const tenths = Math.round(ms * 10) / 10;
+  return tenths < 1000 ? `${tenths}ms` : `${Math.round(ms) / 1000}s`;
+}
+
 function failure(name: string, startedMs: number, error: unknown): CheckResult {
-  const durationMs = Math.round(performance.now() - startedMs);
-  if (error instanceof NotReady) return { name, ok: false, durationMs, message: error.message, reason: `${name}:${error.detail}` };
+  const elapsed = performance.now() - startedMs;
+  const durationMs = Math.round(elapsed);
+  const duration = formatDuration(elapsed);
+  if (error instanceof NotReady) return { name, ok: false, durationMs, duration, message: error.message, reason: `${name}:${error.detail}` };
   const message = error instanceof Error ? error.message || error.name : String(error);
-  return { name, ok: false, durationMs, message, reason: name };
+  return { name, ok: false, durationMs, duration, message, reason: name };
 }
 
 function success(name: string, startedMs: number): CheckResult {
-  return { name, ok: true, durationMs: Math.round(performance.now() - startedMs), message: 'ok' };
+  const elapsed = performance.now() - startedMs;
+  return { name, ok: true, durationMs: Math.round(elapsed), duration: formatDuration(elapsed), message: 'ok' };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -151,9 +174,6 @@ class Deadlines {
 
 const deadlines = new Deadlines();
 
-/** Handed to checks that declare no parameter (they never look at it). */
-const NEVER_ABORTED: AbortSignal = new AbortController().signal;
-
 /** A set of named checks of one kind (readiness or liveness). */
 export class CheckRegistry {
   readonly #entries: Entry[] = [];
@@ -178,7 +198,7 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
     checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined });
   }
 
   /**
@@ -195,24 +215,31 @@ export class CheckRegistry {
   /**
    * Delivers the entry's result to `collector`: from the cache, from the run in flight, or from a
    * new run bounded by the timeout. Probes can come thousands of times a second on an app's own
-   * port, so the hot path allocates little and skips what cannot matter: the AbortController for
-   * checks that take no signal, the deadline for checks that answer synchronously.
+   * port, so the hot path allocates little and skips what cannot matter: a fresh AbortController
+   * for checks that answer synchronously (they reuse the entry's, which nothing aborts) and for
+   * asynchronous ones that take no parameter and leave the signal alone (see `Run.settle`), the
+   * deadline for synchronous ones.
    */
   #start(entry: Entry, collector: Collector, index: number): void {
     if (entry.cached !== undefined && performance.now() < entry.cached.until) {
       collector.deliver(index, entry.cached.result);
       return;
     }
-    // Probes that arrive while a run is in flight share it instead of piling onto the dependency.
-    if (entry.running !== undefined) {
-      entry.running.wait(collector, index);
-      return;
+    // Probes that arrive while a run is in flight share it instead of piling onto the dependency;
+    // that holds after its timeout too, until the call settles or is given up on.
+    const running = entry.running;
+    if (running !== undefined) {
+      if (!running.abandoned()) {
+        running.wait(collector, index);
+        return;
+      }
+      entry.running = undefined;
     }
     const startedMs = performance.now();
-    const controller = entry.check.length > 0 ? new AbortController() : undefined;
+    const controller = (entry.controller ??= new AbortController());
     let value: unknown;
     try {
-      value = entry.check(controller?.signal ?? NEVER_ABORTED);
+      value = entry.check(controller.signal);
     } catch (error) {
       collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
       return;
@@ -221,13 +248,20 @@ export class CheckRegistry {
       collector.deliver(index, remember(entry, success(entry.name, startedMs)));
       return;
     }
+    // This run owns the controller now (its timeout aborts it); the next call gets another one.
+    entry.controller = undefined;
     const run = new Run(entry, startedMs, controller, collector, index);
     entry.running = run;
     deadlines.add(run);
-    value.then(
-      () => run.finish(success(entry.name, startedMs)),
-      (error: unknown) => run.finish(failure(entry.name, startedMs, error)),
-    );
+    try {
+      value.then(
+        () => run.settle(success(entry.name, startedMs)),
+        (error: unknown) => run.settle(failure(entry.name, startedMs, error)),
+      );
+    } catch (error) {
+      // A hand-made thenable whose then() throws: a failed check, not a failed probe.
+      run.settle(failure(entry.name, startedMs, error));
+    }
   }
 }
 
@@ -263,16 +297,30 @@ class Collector {
   }
 }
 
-/** An asynchronous check run in flight, shared by the probes that arrive meanwhile. */
+/**
+ * How many timeouts a call that timed out may stay unsettled before it is given up on and a new
+ * call starts: bounds both the pile-up (one call per window) and how long a lost callback can
+ * keep a check failing.
+ */
+const ABANDON_AFTER_TIMEOUTS = 10;
+
+/**
+ * An asynchronous check run in flight, shared by the probes that arrive meanwhile. After its
+ * timeout it stays on the entry until the call settles: probes then get `<name>:timeout` at once
+ * instead of starting another call that would queue behind the hung one (a pg pool's queue, a
+ * Redis client's offline queue).
+ */
 class Run implements PendingRun {
   readonly deadline: number;
   readonly #entry: Entry;
   readonly #startedMs: number;
-  readonly #controller: AbortController | undefined;
+  readonly #controller: AbortController;
   readonly #waiting: Array<Collector | number>;
-  #done = false;
+  /** True once the waiters got a result (the call's, or the timeout). */
+  #answered = false;
+  #settled = false;
 
-  constructor(entry: Entry, startedMs: number, controller: AbortController | undefined, collector: Collector, index: number) {
+  constructor(entry: Entry, startedMs: number, controller: AbortController, collector: Collector, index: number) {
     this.deadline = startedMs + entry.timeoutMs;
     this.#entry = entry;
     this.#startedMs = startedMs;
@@ -281,21 +329,52 @@ class Run implements PendingRun {
   }
 
   wait(collector: Collector, index: number): void {
-    this.#waiting.push(collector, index);
+    if (this.#answered) collector.deliver(index, remember(this.#entry, this.#timedOut(true)));
+    else this.#waiting.push(collector, index);
+  }
+
+  /** True when the call timed out so long ago that a new one should start. */
+  abandoned(): boolean {
+    return this.#answered && performance.now() >= this.#startedMs + ABANDON_AFTER_TIMEOUTS * this.#entry.timeoutMs;
+  }
+
+  #timedOut(stillPending: boolean): CheckResult {
+    const { name, timeoutMs } = this.#entry;
+    const message = stillPending
+      ? `no answer within ${timeoutMs} ms: the call started ${Math.round(performance.now() - this.#startedMs)} ms ago is still pending, so no new one was started`
+      : `no answer within ${timeoutMs} ms`;
+    return failure(name, this.#startedMs, new NotReady('timeout', message));
   }
 
   expire(): void {
-    const error = new NotReady('timeout', `no answer within ${this.#entry.timeoutMs} ms`);
-    this.#controller?.abort(error);
-    this.finish(failure(this.#entry.name, this.#startedMs, error));
+    const result = this.#timedOut(false);
+    this.#controller.abort(new NotReady('timeout', result.message));
+    this.#answer(result);
   }
 
-  finish(result: CheckResult): void {
-    if (this.#done) return; // the check answered after its timeout
-    this.#done = true;
+  /** The call settled: answers the waiters unless the timeout already did, and frees the entry. */
+  settle(result: CheckResult): void {
+    if (this.#settled) return;
+    this.#settled = true;
     deadlines.delete(this);
-    if (this.#entry.running === this) this.#entry.running = undefined;
+    const entry = this.#entry;
+    if (entry.running === this) entry.running = undefined;
+    // Creating an AbortSignal costs microseconds, more than a cheap check: a check that declares
+    // no parameter (most ignore the signal) gets this one again if nothing aborted or listens to
+    // it. Checks that declare one get a fresh signal each run (they may hand it to
+    // AbortSignal.any, whose dependants pile up on a long-lived signal in Node 20).
+    const controller = this.#controller;
+    if (entry.check.length === 0 && !controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) {
+      entry.controller ??= controller;
+    }
+    this.#answer(result);
+  }
+
+  #answer(result: CheckResult): void {
+    if (this.#answered) return; // the check answered after its timeout
+    this.#answered = true;
     remember(this.#entry, result);
     for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
+    this.#waiting.length = 0;
   }
 }

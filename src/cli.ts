@@ -238,7 +238,7 @@ function addProbeCommand(program: Command): void {
     .option('--ready', 'readiness: GET /readyz')
     .option('--startup', 'startup: GET /startupz')
     .option('--url <url>', 'GET this URL instead (for status endpoints that always answer 200)')
-    .option('--host <host>', 'health server host (default: 127.0.0.1)')
+    .option('--host <host>', 'health server host (default: $DEPUTY_HEALTH_CHECK_HOST, else 127.0.0.1; 0.0.0.0 and :: mean 127.0.0.1)')
     .option('--port <port>', 'health server port (default: $DEPUTY_HEALTH_CHECK_PORT, else 8081)')
     .option('--timeout <duration>', 'give up after this long: exit 1 if connected, else 2 (default: 1s)')
     .option('--expect-status <code>', 'healthy only with this status (default: any 2xx)')

@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sdkLogger } from './log.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
@@ -84,6 +85,11 @@ function mayShowDetail(req: IncomingMessage): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it. */
+function probeFailed(kind: ProbeKind, error: unknown): void {
+  sdkLogger().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
+}
+
 /**
  * Answers `req` if it is for a probe path and returns true; returns false (and writes nothing)
  * for any other path, so the caller can pass the request on.
@@ -101,14 +107,18 @@ export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, so
   let answer: ProbeResult | Promise<ProbeResult>;
   try {
     answer = source.probe(kind, { verbose });
-  } catch {
+  } catch (error) {
+    probeFailed(kind, error);
     send(res, method, 500, { status: 'error' });
     return true;
   }
   if (answer instanceof Promise) {
     answer.then(
       (result) => send(res, method, result.statusCode, result.body),
-      () => send(res, method, 500, { status: 'error' }),
+      (error: unknown) => {
+        probeFailed(kind, error);
+        send(res, method, 500, { status: 'error' });
+      },
     );
   } else {
     send(res, method, answer.statusCode, answer.body);

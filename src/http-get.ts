@@ -13,6 +13,21 @@ export interface HttpAnswer {
 /** Bodies are read up to this many bytes; the rest is ignored (status endpoints are small). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** What is wrong with an answer, if anything: see {@link judgeAnswer}. */
+export type Verdict = 'ok' | 'bad_status' | 'body_mismatch';
+
+/**
+ * Judges an answer as the HTTP check and `deputy probe --url` both do: the status is
+ * `expectStatus` (default: any 2xx), then the body matches `expectBody` if given.
+ */
+export function judgeAnswer(answer: HttpAnswer, expectStatus: number | undefined, expectBody: RegExp | undefined): Verdict {
+  const statusOk = expectStatus === undefined ? answer.status >= 200 && answer.status < 300 : answer.status === expectStatus;
+  if (!statusOk) return 'bad_status';
+  if (expectBody === undefined) return 'ok';
+  expectBody.lastIndex = 0; // a /g or /y pattern keeps state between uses
+  return expectBody.test(answer.body) ? 'ok' : 'body_mismatch';
+}
+
 /** Options of `httpGet`. */
 export interface HttpGetOptions {
   /** Aborting it destroys the request and rejects with `signal.reason`. */

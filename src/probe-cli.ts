@@ -24,9 +24,21 @@ export interface ProbeFlags {
   readonly quiet?: boolean;
 }
 
-/** Same variable and default as the Deputy's health server (deputy.ts), without loading the SDK. */
+/** Same variables and port default as the Deputy's health server (deputy.ts), without loading the SDK. */
 const PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
+const HOST_ENV = 'DEPUTY_HEALTH_CHECK_HOST';
 const DEFAULT_PORT = 8081;
+/** Where the probe asks when the health server binds every interface (or no host is set). */
+const LOOPBACK = '127.0.0.1';
+
+/**
+ * The host to ask by default: the address the health server binds ($DEPUTY_HEALTH_CHECK_HOST),
+ * as the same environment reaches both in a pod; a wildcard bind answers on loopback.
+ */
+function defaultHost(): string {
+  const bound = process.env[HOST_ENV];
+  return !bound || bound === '0.0.0.0' || bound === '::' || bound === '[::]' ? LOOPBACK : bound;
+}
 const DEFAULT_TIMEOUT = '1s';
 
 function isPort(value: string): boolean {
@@ -78,7 +90,7 @@ export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
     throw new UsageError(`${PORT_ENV}=${JSON.stringify(envPort)} is not a TCP port (1-65535): fix it or pass --port`);
   }
   const portNumber = Number(flags.port ?? (envPort || DEFAULT_PORT));
-  const hostName = flags.host ?? '127.0.0.1';
+  const hostName = flags.host ?? defaultHost();
   const host = hostName.includes(':') && !hostName.startsWith('[') ? `[${hostName}]` : hostName;
   const path = PROBE_KIND_PATHS[chosen[0] as keyof typeof PROBE_KIND_PATHS];
   let url: URL | undefined;

@@ -3,7 +3,7 @@
  * URL) and turns the answer into an exit status: 0 healthy, 1 unhealthy, 2 unreachable or bad
  * input. It loads only node:http, so it starts about as fast as `node` itself.
  */
-import { httpGet } from './http-get.js';
+import { httpGet, judgeAnswer } from './http-get.js';
 
 /** Exit statuses of `deputy probe`. */
 export const PROBE_HEALTHY = 0;
@@ -51,16 +51,13 @@ export async function runProbe(target: ProbeTarget): Promise<ProbeOutcome> {
   try {
     const answer = await httpGet(url, { signal: controller.signal, onConnected: () => (connected = true) });
     const summary = target.deputyEndpoint ? summarise(answer.body) : '';
-    const statusOk = target.expectStatus === undefined ? answer.status >= 200 && answer.status < 300 : answer.status === target.expectStatus;
-    if (!statusOk) {
+    const verdict = judgeAnswer(answer, target.expectStatus, target.expectBody);
+    if (verdict === 'bad_status') {
       const expected = target.expectStatus === undefined ? '' : `, expected ${target.expectStatus}`;
       return { status: PROBE_UNHEALTHY, line: `unhealthy: ${url.href} answered ${answer.status}${expected}${summary}` };
     }
-    if (target.expectBody) {
-      target.expectBody.lastIndex = 0;
-      if (!target.expectBody.test(answer.body)) {
-        return { status: PROBE_UNHEALTHY, line: `unhealthy: ${url.href} answered ${answer.status} but its body does not match ${String(target.expectBody)}` };
-      }
+    if (verdict === 'body_mismatch') {
+      return { status: PROBE_UNHEALTHY, line: `unhealthy: ${url.href} answered ${answer.status} but its body does not match ${String(target.expectBody)}` };
     }
     return { status: PROBE_HEALTHY, line: `ok: ${url.href} answered ${answer.status}${summary}` };
   } catch (error) {

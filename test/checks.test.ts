@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import { Deputy, NotReady, withProbes, expressProbes, koaProbes } from '../src/index.js';
+import { formatDuration } from '../src/checks.js';
 import { setEnv, spawnChild, spawnFixture } from './helpers.js';
 import { deferred, get, listen, serve } from './probe-http.js';
 
@@ -77,8 +78,117 @@ t.test('a hung check fails with <name>:timeout, bounded by its timeout, and its 
   t.same(answer.json.reasons, ['hung:timeout']);
   t.ok(elapsed >= 190, `waited for the timeout (${Math.round(elapsed)} ms)`);
   t.ok(elapsed < 200 + 1000, `answered ${Math.round(elapsed)} ms after the request (timeout 200 ms)`);
-  t.match(answer.json.checks[0], { name: 'hung', ok: false, message: 'no answer within 200 ms' });
+  t.match(answer.json.checks[0], { name: 'hung', ok: false, message: 'no answer within 200 ms', duration: /^(19\d|2\d\d)(\.\d)?ms$/ });
   t.type(aborted, NotReady, 'the check was told to give up');
+});
+
+t.test('a call that timed out is not joined by another until it settles', async (t) => {
+  let calls = 0;
+  let release = deferred();
+  const deputy = new Deputy().addReadinessCheck('db', async () => {
+    calls += 1;
+    await release.promise;
+  }, { timeoutMs: 200 });
+  deputy.readied();
+  const port = await serve(t, deputy);
+  // The first probe waits out the timeout; the rest, sequential and concurrent, come while the
+  // call still hangs.
+  const timed = async (): Promise<number> => {
+    const started = performance.now();
+    const answer = await get(port, '/readyz?verbose');
+    t.same([answer.status, answer.json.reasons], [503, ['db:timeout']]);
+    t.match(answer.json.checks, [{ name: 'db', ok: false, reason: 'db:timeout' }]);
+    return performance.now() - started;
+  };
+  t.ok((await timed()) < 200 + 50, 'first probe answered within timeout + 50 ms');
+  for (let i = 0; i < 3; i += 1) t.ok((await timed()) < 200 + 50, `probe ${i + 2} answered within timeout + 50 ms`);
+  for (const elapsed of await Promise.all([timed(), timed(), timed()])) t.ok(elapsed < 200 + 50, 'concurrent probe answered in time');
+  t.equal(calls, 1, 'one call in flight for seven probes');
+  release.resolve();
+  release = deferred();
+  release.resolve();
+  t.same((await get(port, '/readyz')).json, { status: 'ready' }, 'a new call once the hung one settled');
+  t.equal(calls, 2);
+});
+
+t.test('a call that never settles is given up on after 10 timeouts', async (t) => {
+  const starts: number[] = [];
+  const deputy = new Deputy().addReadinessCheck('lost', () => {
+    starts.push(performance.now());
+    return new Promise(() => {}); // a lost callback: never settles
+  }, { timeoutMs: 100 });
+  deputy.readied();
+  const port = await serve(t, deputy);
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.equal(starts.length, 1, 'no second call within 10 timeouts');
+  // The rule is about elapsed time, so this waits for the time itself to pass.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, starts[0]! + 10 * 100 + 5 - performance.now())));
+  t.same((await get(port, '/readyz')).json.reasons, ['lost:timeout']);
+  t.equal(starts.length, 2, 'a new call once the hung one is given up on');
+});
+
+t.test('a thenable whose then() throws fails its check, not the probe', async (t) => {
+  const deputy = new Deputy().addReadinessCheck('odd', () => ({
+    then() {
+      throw new Error('then exploded');
+    },
+  }));
+  deputy.readied();
+  const answer = await get(await serve(t, deputy), '/readyz?verbose');
+  t.same([answer.status, answer.json.reasons], [503, ['odd']]);
+  t.match(answer.json.checks, [{ name: 'odd', ok: false, message: 'then exploded' }]);
+});
+
+t.test('every async check gets a signal that aborts, whatever its declared parameters', async (t) => {
+  const reasons: unknown[] = [];
+  const hang = (signal?: AbortSignal): Promise<void> => {
+    signal?.addEventListener('abort', () => reasons.push(signal.reason));
+    return new Promise(() => {});
+  };
+  const deputy = new Deputy()
+    // Neither declares a parameter (Function.length is 0).
+    .addReadinessCheck('rest', (...args: [AbortSignal]) => hang(...args), { timeoutMs: 100 })
+    .addReadinessCheck('default', (signal: AbortSignal = AbortSignal.abort()) => hang(signal), { timeoutMs: 100 });
+  deputy.readied();
+  const answer = await get(await serve(t, deputy), '/readyz');
+  t.same(answer.json.reasons, ['rest:timeout', 'default:timeout']);
+  t.equal(reasons.length, 2, 'both signals aborted');
+  for (const reason of reasons) t.type(reason, NotReady);
+
+  // A parameterless check's signal is reused after runs that settled in time: it must still be
+  // unaborted when handed out, and abort when a later run times out.
+  const abortedAtCall: boolean[] = [];
+  let hangNext = false;
+  const reused = new Deputy().addReadinessCheck('reused', (...args: [AbortSignal]) => {
+    abortedAtCall.push(args[0].aborted);
+    return hangNext ? hang(args[0]) : Promise.resolve();
+  }, { timeoutMs: 100 });
+  reused.readied();
+  const port = await serve(t, reused);
+  t.same((await get(port, '/readyz')).json, { status: 'ready' });
+  t.same((await get(port, '/readyz')).json, { status: 'ready' });
+  hangNext = true;
+  reasons.length = 0;
+  t.same((await get(port, '/readyz')).json.reasons, ['reused:timeout']);
+  t.same(abortedAtCall, [false, false, false], 'never handed out an aborted signal');
+  t.equal(reasons.length, 1, 'the hung run was told to give up');
+});
+
+t.test('a probe that throws answers 500 and is logged', { timeout: 30_000 }, async (t) => {
+  const sdk = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+  const script = `
+    import { createServer } from 'node:http';
+    import { withProbes } from ${sdk};
+    const source = { probe: (kind) => (kind === 'live' ? Promise.reject(new Error('async bug')) : (() => { throw new Error('sync bug'); })()) };
+    const server = createServer(withProbes(source, (req, res) => res.end())).listen(0, '127.0.0.1', () => {
+      console.error(JSON.stringify({ msg: 'serving', port: server.address().port }));
+    });`;
+  const child = spawnChild(t, process.execPath, ['--input-type=module', '-e', script], { DEPUTY_LOG_LEVEL: 'info' });
+  const port = (await child.waitForLog('serving')).port as number;
+  t.same([(await get(port, '/readyz')).status, (await get(port, '/livez')).status], [500, 500]);
+  t.match(await child.waitForLog((r) => r.probe === 'ready'), { level: 'error', err: { message: 'sync bug' } });
+  t.match(await child.waitForLog((r) => r.probe === 'live'), { level: 'error', err: { message: 'async bug' } });
 });
 
 t.test('cacheMs reuses a result; concurrent probes share one run', async (t) => {
@@ -118,7 +228,7 @@ t.test('cacheMs reuses a result; concurrent probes share one run', async (t) => 
   t.equal(heldCalls, 1, 'both probes shared one run');
 });
 
-t.test('?verbose lists every check: name, ok, durationMs, message', async (t) => {
+t.test('?verbose lists every check: name, ok, duration, durationMs, message', async (t) => {
   const deputy = new Deputy()
     .addReadinessCheck('db', () => {
       throw new NotReady('unavailable', 'connect ECONNREFUSED 127.0.0.1:5432');
@@ -133,13 +243,18 @@ t.test('?verbose lists every check: name, ok, durationMs, message', async (t) =>
     t.equal(answer.json.status, 'not_ready');
     t.same(answer.json.reasons, ['db:unavailable']);
     t.match(answer.json.checks, [
-      { name: 'db', ok: false, durationMs: Number, message: 'connect ECONNREFUSED 127.0.0.1:5432', reason: 'db:unavailable' },
-      { name: 'cache', ok: true, durationMs: Number, message: 'ok' },
+      { name: 'db', ok: false, durationMs: Number, duration: /^\d+(\.\d)?ms$/, message: 'connect ECONNREFUSED 127.0.0.1:5432', reason: 'db:unavailable' },
+      { name: 'cache', ok: true, durationMs: Number, duration: /^\d+(\.\d)?ms$/, message: 'ok' },
     ]);
   }
   for (const query of ['', '?verbose=0', '?verbose=false']) t.notOk('checks' in (await get(port, `/readyz${query}`)).json, `no detail for "${query}"`);
   t.match((await get(port, '/livez?verbose')).json, { status: 'ok', checks: [{ name: 'loop', ok: true }] });
   t.same((await get(port, '/startupz?verbose')).json, { status: 'started', checks: [] });
+});
+
+t.test('durations print with their unit', async (t) => {
+  const cases: Array<[number, string]> = [[0, '0ms'], [0.04, '0ms'], [0.44, '0.4ms'], [12, '12ms'], [999.94, '999.9ms'], [999.96, '1s'], [1250.4, '1.25s'], [61_000, '61s']];
+  for (const [ms, text] of cases) t.equal(formatDuration(ms), text, `${ms} ms`);
 });
 
 t.test('DEPUTY_HEALTH_TOKEN gates the verbose detail, never the probe', async (t) => {

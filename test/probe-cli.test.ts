@@ -169,6 +169,28 @@ t.test('deputy probe: unreachable, non-HTTP peers and bad input exit 2 with one 
   }
 });
 
+t.test('deputy probe asks $DEPUTY_HEALTH_CHECK_HOST by default; a wildcard means loopback', async (t) => {
+  // 127.0.0.2 is loopback on Linux but not 127.0.0.1: a server bound there is unreachable on
+  // the old default.
+  const specific = createHttpServer((req, res) => res.end('{"status":"ready"}'));
+  const port = await new Promise<number>((resolve, reject) => {
+    specific.once('error', reject);
+    specific.listen(0, '127.0.0.2', () => resolve((specific.address() as { port: number }).port));
+  });
+  t.teardown(() => specific.close());
+  let result = await runDeputy(['probe', '--ready', '--port', String(port)], { DEPUTY_HEALTH_CHECK_HOST: '127.0.0.2' });
+  t.same([result.status, result.stdout], [0, `ok: http://127.0.0.2:${port}/readyz answered 200 (ready)\n`], 'asks the bound address');
+  result = await runDeputy(['probe', '--ready', '--port', String(port), '--host', '127.0.0.1'], { DEPUTY_HEALTH_CHECK_HOST: '127.0.0.2' });
+  t.equal(result.status, 2, '--host wins over the variable');
+
+  const everywhere = createHttpServer((req, res) => res.end('{"status":"ready"}'));
+  const anyPort = await listen(t, everywhere);
+  for (const host of ['0.0.0.0', '::', '']) {
+    result = await runDeputy(['probe', '--ready', '--port', String(anyPort)], { DEPUTY_HEALTH_CHECK_HOST: host });
+    t.same([result.status, result.stdout], [0, `ok: http://127.0.0.1:${anyPort}/readyz answered 200 (ready)\n`], `"${host}" means 127.0.0.1`);
+  }
+});
+
 t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
   // bin/deputy.js takes a fast path for probe; main() is what other callers of the CLI use.
   const { main } = await import('../src/cli.js');
@@ -184,7 +206,7 @@ t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
 t.test('deputy probe --help documents the flags', async (t) => {
   const help = await runDeputy(['probe', '--help']);
   t.equal(help.status, 0);
-  for (const flag of ['--live', '--ready', '--startup', '--url <url>', '--host', '--port', '--timeout', '--expect-status', '--expect-body', '-q, --quiet', 'DEPUTY_HEALTH_CHECK_PORT']) {
+  for (const flag of ['--live', '--ready', '--startup', '--url <url>', '--host', '--port', '--timeout', '--expect-status', '--expect-body', '-q, --quiet', 'DEPUTY_HEALTH_CHECK_PORT', 'DEPUTY_HEALTH_CHECK_HOST']) {
     t.match(help.stdout, flag);
   }
 });

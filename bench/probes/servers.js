@@ -24,7 +24,13 @@ const deputy = new Deputy()
 deputy.readied();
 const health = await deputy.serve({ host: '127.0.0.1', port: 0 });
 
-const hung = new Deputy().addReadinessCheck('hung', () => new Promise(() => {}), { timeoutMs: 100 });
+// The hung call gives up when its signal aborts, so each probe starts a new one and waits out the
+// whole timeout (a call that ignored the signal would hold its run: later probes answer at once).
+const hung = new Deputy().addReadinessCheck(
+  'hung',
+  (signal) => new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+  { timeoutMs: 100 },
+);
 hung.readied();
 const hungServer = await hung.serve({ host: '127.0.0.1', port: 0 });
 
