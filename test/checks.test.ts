@@ -100,9 +100,11 @@ t.test('a call that timed out is not joined by another until it settles', async 
     t.match(answer.json.checks, [{ name: 'db', ok: false, reason: 'db:timeout' }]);
     return performance.now() - started;
   };
-  t.ok((await timed()) < 200 + 50, 'first probe answered within timeout + 50 ms');
-  for (let i = 0; i < 3; i += 1) t.ok((await timed()) < 200 + 50, `probe ${i + 2} answered within timeout + 50 ms`);
-  for (const elapsed of await Promise.all([timed(), timed(), timed()])) t.ok(elapsed < 200 + 50, 'concurrent probe answered in time');
+  // Generous bounds (the +50 ms figure is measured in bench/probes, not asserted under CI load):
+  // what matters here is that later probes do not wait out a timeout of their own.
+  t.ok((await timed()) < 200 + 1000, 'first probe answered after the timeout');
+  for (let i = 0; i < 3; i += 1) t.ok((await timed()) < 200, `probe ${i + 2} answered at once, without a new call's timeout`);
+  for (const elapsed of await Promise.all([timed(), timed(), timed()])) t.ok(elapsed < 200, 'concurrent probe answered at once');
   t.equal(calls, 1, 'one call in flight for seven probes');
   release.resolve();
   release = deferred();
