@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, exist
 import { join } from 'node:path';
 import { TerminateTimeoutError } from './errors.js';
 import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from './protocol.js';
-import { isZombie } from './reaper.js';
+import { processGone, processStartTime } from './proc.js';
 
 /** A running `deputy terminate`: its pid, the pid it is terminating, its start time and its marker. */
 export interface PreStopHook {
@@ -40,18 +40,6 @@ export interface PreStopMarker {
 const POLL_MS = 50;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
-
-/** Field 22 of /proc/<pid>/stat (its start time in clock ticks since boot), or undefined when gone. */
-export function processStartTime(pid: number | 'self'): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // fields after the command's closing parenthesis start at field 3
-    const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isSafeInteger(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** True when `pid` is a process rather than another process's thread (kill(tid, 0) succeeds too). */
 export function isProcess(pid: number): boolean {
@@ -110,7 +98,6 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreSt
  * done). Polls every 50 ms; rejects with {@link TerminateTimeoutError} after `timeoutMs` from `startedAt`.
  */
 export async function awaitTarget(target: number, marker: PreStopMarker, timeoutMs: number | undefined, startedAt = Date.now()): Promise<void> {
-  const { processGone } = await import('./terminator.js');
   while (!processGone(target) && !marker.releasedByTarget()) {
     if (timeoutMs !== undefined && Date.now() - startedAt >= timeoutMs) throw new TerminateTimeoutError(target, timeoutMs);
     await sleep(POLL_MS);
@@ -207,12 +194,7 @@ export function releaseHook(hook: PreStopHook): void {
   removeMarker(hook.path);
 }
 
-/** Alive and not a zombie. EPERM means it exists under another user: alive. */
+/** Alive and not a zombie (EPERM means it exists under another user: alive). */
 export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
+  return !processGone(pid);
 }

@@ -9,9 +9,9 @@
  * The FFI (koffi) is loaded only when there is a zombie to reap or a subreaper to set up, so
  * start-up stays fast.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DeputyError } from './errors.js';
+import { childrenOf, isZombie, readProcStat } from './proc.js';
 
 /** How often reaping runs even without SIGCHLD (signals coalesce; a sweep is cheap). */
 export const SWEEP_INTERVAL_MS = 1000;
@@ -56,38 +56,6 @@ export function becomeSubreaper(): void {
   }
 }
 
-/** Direct children of `pid` (all its threads'), from /proc/<pid>/task/<tid>/children. */
-export function childrenOf(pid: number | 'self'): number[] {
-  const children: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return children; // gone
-  }
-  for (const task of tasks) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const word of text.split(' ')) if (word !== '' && word !== '\n') children.push(Number(word));
-  }
-  return children;
-}
-
-/** True when `pid` is a zombie; false when it runs or no longer exists. */
-export function isZombie(pid: number): boolean {
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; the command name before it may contain spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
 /** Every living (not zombie) descendant of this process, parents before their children. */
 export function livingDescendants(): number[] {
   const found: number[] = [];
@@ -97,21 +65,12 @@ export function livingDescendants(): number[] {
     const pid = queue.shift()!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    if (isZombie(pid)) continue;
-    if (!existsPid(pid)) continue;
+    const stat = readProcStat(pid);
+    if (stat === undefined || stat.state === 'Z') continue;
     found.push(pid);
     queue.push(...childrenOf(pid));
   }
   return found;
-}
-
-function existsPid(pid: number): boolean {
-  try {
-    readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -10,9 +10,9 @@
  * Orphans are reaped all along (src/reaper.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createLineLogger } from './line-log.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
+import { processStartTime } from './proc.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
 import type { SuperviseOptions } from './types.js';
@@ -100,7 +100,7 @@ class Supervision {
       for (const signal of FORWARDED_SIGNALS) process.on(signal, this.#onForwardedSignal);
 
       this.#startedAt = Date.now();
-      this.#startTicks = readStartTicks();
+      this.#startTicks = processStartTime('self') ?? 0;
       const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
       this.#child = child;
       child.on('error', this.#onSpawnError);
@@ -427,15 +427,5 @@ class Supervision {
     this.#log.info({ status }, 'supervisor exiting');
     this.#markDone();
     this.#resolve(status);
-  }
-}
-
-/** Our start time in clock ticks since boot (field 22 of /proc/self/stat); 0 when unreadable. */
-function readStartTicks(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) || 0;
-  } catch {
-    return 0;
   }
 }

@@ -29,6 +29,7 @@ import {
   socketPath,
 } from './protocol.js';
 import type { GracefulTerminateOptions, GracefulTerminatorOptions } from './types.js';
+import { processGone } from './proc.js';
 
 /** What `gracefulTerminator()` returns. */
 export interface GracefulTerminatorHandle {
@@ -222,21 +223,6 @@ export function gracefulTerminator(
   return handle;
 }
 
-/** True when `pid` no longer exists or has exited and waits only to be reaped (a zombie). */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; the command name before it may contain spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // vanished between the two looks
-  }
-}
 
 function sendDatagram(path: string, payload: Buffer): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -3,11 +3,12 @@
  * so tests wait for a log line instead of sleeping. Every child is killed by pid at teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { childrenOf } from '../src/proc.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -137,28 +138,7 @@ export function spawnChild(t: Test, command: string, args: readonly string[], en
 /** Every descendant of `pid` (children first), read from /proc while they are still attached. */
 export function descendantsOf(pid: number): number[] {
   const found: number[] = [];
-  const visit = (parent: number): void => {
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${parent}/task`);
-    } catch {
-      return; // already gone
-    }
-    for (const task of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const word of children.split(' ')) {
-        if (word === '') continue;
-        found.push(Number(word));
-        visit(Number(word));
-      }
-    }
-  };
-  visit(pid);
+  for (const child of childrenOf(pid)) found.push(child, ...descendantsOf(child));
   return found;
 }
 

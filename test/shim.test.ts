@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { FIXTURES, ROOT, runDeputy, spawnChild, tempIpcDir, type LogRecord } from './helpers.js';
 import { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS } from '../src/shim.js';
-import { processGone } from '../src/terminator.js';
+import { processGone } from '../src/proc.js';
 
 const SUPERVISE = join(ROOT, 'shim', 'supervise.sh');
 const PROBE = join(ROOT, 'shim', 'probe.sh');

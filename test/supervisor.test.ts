@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSuperviseArgs } from '../src/supervise-args.js';
+import { childrenOf, readProcStat } from '../src/proc.js';
 import { DEPUTY_BIN, FIXTURES, logIndex, runDeputy, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
 // --kill-child: should a test end before it found PID 1, killing unshare (by pid) ends the namespace.
@@ -29,33 +30,8 @@ const unavailable = pid1Unavailable();
 const skip = unavailable ? `cannot run the supervisor as PID 1: ${unavailable}` : false;
 if (unavailable && process.env.CI === 'true') t.fail(`${skip} (a skip is a failure when CI=true)`);
 
-/** Direct children of `pid`, read from the host's /proc. */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return found;
-  }
-  for (const task of tasks) {
-    try {
-      for (const word of readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ')) if (/^[0-9]+$/.test(word)) found.push(Number(word));
-    } catch {
-      // task ended
-    }
-  }
-  return found;
-}
-
-function stateOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
+/** Process state letter (R, S, Z, …), or undefined when gone. */
+const stateOf = (pid: number): string | undefined => readProcStat(pid)?.state;
 
 interface Supervised extends Child {
   /** The supervisor's pid as seen from the test (outside its namespace). */
@@ -455,7 +431,8 @@ t.test('stale preStop markers (a thread of the supervisor, a reused pid) do not 
 });
 
 t.test('a marker is a hook only while its pid is that process: not a thread, not a later process', async (t) => {
-  const { holdPreStopMarker, processStartTime, readMarker } = await import('../src/prestop.js');
+  const { holdPreStopMarker, readMarker } = await import('../src/prestop.js');
+  const { processStartTime } = await import('../src/proc.js');
   const dir = tempIpcDir(t);
   const thread = readdirSync('/proc/self/task').map(Number).find((tid) => tid !== process.pid);
   t.ok(thread, 'this process has a thread');
