@@ -3,6 +3,7 @@
  * each bounded by its own timeout, optionally cached, reporting why they fail.
  */
 import { getEventListeners } from 'node:events';
+import { MAX_TIMER_MS, checkNonNegativeInteger } from './duration.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -80,11 +81,6 @@ interface Entry {
   cached: { result: CheckResult; until: number } | undefined;
 }
 
-function checkDuration(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 2_147_483_647) {
-    throw new UsageError(`${what} must be an integer number of milliseconds from 0 to 2147483647, got ${String(value)}`);
-  }
-}
 
 /** `0.4ms`, `12ms`, `1.25s`: milliseconds to a tenth below a second, then seconds to a thousandth. */
 export function formatDuration(ms: number): string {
@@ -196,8 +192,8 @@ export class CheckRegistry {
       throw new UsageError(`a ${this.#kind} check named ${name} already exists: give each check its own name`);
     }
     const { timeoutMs = 1000, cacheMs = 0 } = options;
-    checkDuration(timeoutMs, `${this.#kind} check ${name}: timeoutMs`);
-    checkDuration(cacheMs, `${this.#kind} check ${name}: cacheMs`);
+    checkNonNegativeInteger(timeoutMs, `${this.#kind} check ${name}: timeoutMs`, MAX_TIMER_MS);
+    checkNonNegativeInteger(cacheMs, `${this.#kind} check ${name}: cacheMs`, MAX_TIMER_MS);
     this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined });
   }
 

@@ -77,20 +77,19 @@ While it waits it holds $${IPC_DIR_ENV}/deputy-prestop.<its pid>, so that deputy
 does not exit (ending the container) before this preStop hook returns.`,
     )
     .action(async (pid: number | undefined, options: { wait: boolean; timeout: number }) => {
-      const { gracefulTerminate } = await import('./terminator.js');
+      const { terminateAndWait } = await import('./terminator.js');
       try {
-        const startedAt = Date.now();
         const target = pid ?? readEntrypointPid() ?? 1;
+        const terminateOptions = { wait: options.wait, timeoutMs: options.timeout };
         if (!options.wait) {
-          await gracefulTerminate(target, { wait: false, timeoutMs: options.timeout });
+          await terminateAndWait(target, terminateOptions, () => false);
           return;
         }
         // The preStop marker keeps `deputy supervise` from exiting under this hook (src/prestop.ts).
-        const { awaitTarget, holdPreStopMarker } = await import('./prestop.js');
+        const { holdPreStopMarker } = await import('./prestop.js');
         const marker = holdPreStopMarker(target);
         try {
-          await gracefulTerminate(target, { wait: false, timeoutMs: options.timeout });
-          await awaitTarget(target, marker, options.timeout, startedAt);
+          await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
         } finally {
           marker.release();
         }

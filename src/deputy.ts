@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Drain, logDrainOutcome, type DrainableServer } from './drain.js';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, checkNonNegativeInteger, parseDuration } from './duration.js';
 import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
 import { UsageError } from './errors.js';
 import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
@@ -43,11 +43,6 @@ function portFromEnv(): number {
   return port;
 }
 
-function checkNonNegativeInteger(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new UsageError(`${what} must be an integer from 0 to ${max}, got ${String(value)}`);
-  }
-}
 
 const NO_CHECKS: readonly CheckResult[] = [];
 
@@ -67,7 +62,7 @@ export class Deputy {
 
   constructor(options: DeputyOptions = {}) {
     const { shutdownHandler, shutdownHandlerTimeoutMs = 5000, failureExitCode = 1, livenessFailsOnShutdown = false } = options;
-    checkNonNegativeInteger(shutdownHandlerTimeoutMs, 'shutdownHandlerTimeoutMs', 2_147_483_647);
+    checkNonNegativeInteger(shutdownHandlerTimeoutMs, 'shutdownHandlerTimeoutMs', MAX_TIMER_MS);
     checkNonNegativeInteger(failureExitCode, 'failureExitCode', 255);
     this.#handlerTimeoutMs = shutdownHandlerTimeoutMs;
     this.#failureExitCode = failureExitCode;
@@ -78,9 +73,9 @@ export class Deputy {
       drainDelayMs = durationFromEnv(DRAIN_DELAY_ENV, inKubernetes ? DEFAULT_K8S_DRAIN_DELAY_MS : 0),
       drainQuietMs = durationFromEnv(DRAIN_QUIET_ENV, DEFAULT_DRAIN_QUIET_MS),
     } = options;
-    checkNonNegativeInteger(gracePeriodMs, 'gracePeriodMs', 2_147_483_647);
-    checkNonNegativeInteger(drainDelayMs, 'drainDelayMs', 2_147_483_647);
-    checkNonNegativeInteger(drainQuietMs, 'drainQuietMs', 2_147_483_647);
+    checkNonNegativeInteger(gracePeriodMs, 'gracePeriodMs', MAX_TIMER_MS);
+    checkNonNegativeInteger(drainDelayMs, 'drainDelayMs', MAX_TIMER_MS);
+    checkNonNegativeInteger(drainQuietMs, 'drainQuietMs', MAX_TIMER_MS);
     this.#gracePeriodMs = gracePeriodMs;
     this.#drainDelayMs = drainDelayMs;
     this.#drainQuietMs = drainQuietMs;

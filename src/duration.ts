@@ -19,3 +19,13 @@ export function parseDuration(value: string, what: string): number {
   }
   return Math.round(ms);
 }
+
+/** Node's timers hold at most 2^31 − 1 ms (about 24.8 days). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Option validation shared by the Deputy and the checks: an integer from 0 to `max`, else a UsageError naming it. */
+export function checkNonNegativeInteger(value: number, what: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new UsageError(`${what} must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+}

@@ -14,7 +14,6 @@
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TerminateTimeoutError } from './errors.js';
 import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from './protocol.js';
 import { processGone, processStartTime } from './proc.js';
 
@@ -37,8 +36,6 @@ export interface PreStopMarker {
   release(): void;
 }
 
-const POLL_MS = 50;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** True when `pid` is a process rather than another process's thread (kill(tid, 0) succeeds too). */
@@ -93,16 +90,6 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreSt
   return { path, releasedByTarget: () => held && !existsSync(path), release };
 }
 
-/**
- * Waits until `target` is gone, or until the supervisor released `marker` (it is the target and
- * done). Polls every 50 ms; rejects with {@link TerminateTimeoutError} after `timeoutMs` from `startedAt`.
- */
-export async function awaitTarget(target: number, marker: PreStopMarker, timeoutMs: number | undefined, startedAt = Date.now()): Promise<void> {
-  while (!processGone(target) && !marker.releasedByTarget()) {
-    if (timeoutMs !== undefined && Date.now() - startedAt >= timeoutMs) throw new TerminateTimeoutError(target, timeoutMs);
-    await sleep(POLL_MS);
-  }
-}
 
 /** The pid in a marker's file name `deputy-prestop.<pid>`, or undefined for any other name. */
 export function markerPid(name: string): number | undefined {

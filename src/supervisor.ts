@@ -9,7 +9,7 @@
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/reaper.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createLineLogger } from './line-log.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
 import { processStartTime } from './proc.js';
@@ -51,7 +51,6 @@ class Supervision {
   readonly #log = createLineLogger('supervisor');
   /** Children libuv waits for; the reaper leaves them alone. */
   readonly #spawned = new Set<number>();
-  #child: ChildProcess | undefined;
   #childPid = 0;
   #startedAt = 0;
   #terminatingSince: number | undefined;
@@ -102,7 +101,6 @@ class Supervision {
       this.#startedAt = Date.now();
       this.#startTicks = processStartTime('self') ?? 0;
       const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
-      this.#child = child;
       child.on('error', this.#onSpawnError);
       if (child.pid === undefined) return; // 'error' follows on the next tick
       this.#childPid = child.pid;

@@ -250,7 +250,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * {@link TerminateTimeoutError} after `timeoutMs`. Rejects with {@link NoSocketError},
  * {@link StaleSocketError}, {@link MalformedPidFileError} or {@link SocketPermissionError}.
  */
-export async function gracefulTerminate(pid?: number, options: GracefulTerminateOptions = {}): Promise<void> {
+export function gracefulTerminate(pid?: number, options: GracefulTerminateOptions = {}): Promise<void> {
+  return terminateAndWait(pid, options, () => false);
+}
+
+/**
+ * {@link gracefulTerminate}, whose wait also ends when `stopWaiting()` turns true (the preStop hook
+ * stops once the supervisor, being its target, releases it). Internal: the CLI's entry point.
+ */
+export async function terminateAndWait(pid: number | undefined, options: GracefulTerminateOptions, stopWaiting: () => boolean): Promise<void> {
   const { wait = true, timeoutMs } = options;
   const dir = ipcDir();
   const target = pid ?? readEntrypointPid(dir) ?? 1;
@@ -274,7 +282,7 @@ export async function gracefulTerminate(pid?: number, options: GracefulTerminate
   }
 
   if (!wait) return;
-  while (!processGone(target)) {
+  while (!processGone(target) && !stopWaiting()) {
     if (timeoutMs !== undefined && Date.now() - started >= timeoutMs) throw new TerminateTimeoutError(target, timeoutMs);
     await sleep(POLL_MS);
   }
