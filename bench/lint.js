@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lintManifest } from '../dist/lint.js';
+import { lintManifest } from '../dist/cli/lint/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Math.min(Math.max(Number(process.argv[2] ?? 15), 3), 200);

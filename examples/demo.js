@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prettyLine } from '../dist/log.js';
+import { prettyLine } from '../dist/log/pretty.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ipcDir = mkdtempSync(join(tmpdir(), 'deputy-demo-'));

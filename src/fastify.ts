@@ -9,8 +9,8 @@
  * fastify is an optional peer dependency: only its types are imported here.
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
-import type { Deputy } from './deputy.js';
-import { handleProbeRequest, PROBE_PATHS } from './health.js';
+import type { Deputy } from './sdk/deputy.js';
+import { handleProbeRequest, PROBE_PATHS } from './sdk/health.js';
 
 /** Options of the Fastify plugin. */
 export interface DeputyFastifyOptions {

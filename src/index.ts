@@ -1,8 +1,8 @@
-export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './terminator.js';
-export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './deputy.js';
-export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './deputy.js';
-export type { DrainableServer, DrainOutcome } from './drain.js';
-export { handleProbeRequest, PROBE_PATHS, type ProbeKind, type ProbeResult, type NotReadyReason } from './health.js';
+export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './ipc/terminator.js';
+export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './sdk/deputy.js';
+export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './sdk/deputy.js';
+export type { DrainableServer, DrainOutcome } from './sdk/drain.js';
+export { handleProbeRequest, PROBE_PATHS, type ProbeKind, type ProbeResult, type NotReadyReason } from './sdk/health.js';
 export {
   IPC_DIR_ENV,
   DEFAULT_IPC_DIR,
@@ -11,16 +11,18 @@ export {
   socketPath,
   entrypointPidPath,
   readEntrypointPid,
-} from './protocol.js';
-export * from './errors.js';
-export { parseDuration } from './duration.js';
-export { LOG_LEVEL_ENV, createLogger, type Logger } from './log.js';
-export type * from './types.js';
-export { supervise } from './supervisor.js';
-export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './shim.js';
-export { NotReady, type Check, type CheckOptions, type CheckResult } from './checks.js';
-export { HEALTH_TOKEN_ENV, type ProbeOptions, type ProbeSource } from './health.js';
-export { withProbes, expressProbes, koaProbes, type RequestListener, type KoaContextLike } from './middleware.js';
+} from './contract/protocol.js';
+export * from './contract/errors.js';
+export { parseDuration } from './contract/duration.js';
+export { LOG_LEVEL_ENV, createLogger, type Logger } from './sdk/app-logger.js';
+export type * from './sdk/types.js';
+export type * from './ipc/types.js';
+export type * from './supervisor/types.js';
+export { supervise } from './supervisor/supervision.js';
+export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './cli/install-shim.js';
+export { NotReady, type Check, type CheckOptions, type CheckResult } from './sdk/checks.js';
+export { HEALTH_TOKEN_ENV, type ProbeOptions, type ProbeSource } from './sdk/health.js';
+export { withProbes, expressProbes, koaProbes, type RequestListener, type KoaContextLike } from './sdk/middleware.js';
 export {
   postgresCheck,
   redisCheck,
@@ -31,4 +33,4 @@ export {
   type PingClient,
   type TcpTarget,
   type HttpCheckOptions,
-} from './builtin-checks.js';
+} from './sdk/builtin-checks.js';

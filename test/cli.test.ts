@@ -3,8 +3,8 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runDeputy, spawnFixture, tempIpcDir } from './helpers.js';
-import { socketPath } from '../src/protocol.js';
-import { processGone } from '../src/proc.js';
+import { socketPath } from '../src/contract/protocol.js';
+import { processGone } from '../src/contract/proc.js';
 import unix from 'unix-dgram';
 
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };

@@ -440,8 +440,8 @@ t.test('drain options from the environment', async (t) => {
 });
 
 t.test('option validation', async (t) => {
-  const { Deputy } = await import('../src/deputy.js');
-  const { UsageError } = await import('../src/errors.js');
+  const { Deputy } = await import('../src/sdk/deputy.js');
+  const { UsageError } = await import('../src/contract/errors.js');
   for (const option of ['gracePeriodMs', 'drainDelayMs', 'drainQuietMs']) {
     t.throws(() => new Deputy({ [option]: -1 }), UsageError, `${option} < 0 rejected`);
     t.throws(() => new Deputy({ [option]: 1.5 }), { message: new RegExp(`^${option} must be an integer`) });

@@ -2,7 +2,7 @@
 // that moved to a process group of its own.
 import t from 'tap';
 import { descendantsOf, killTree, spawnChild } from './helpers.js';
-import { processGone } from '../src/proc.js';
+import { processGone } from '../src/contract/proc.js';
 
 t.test('killTree ends a child and a grandchild in its own process group', async (t) => {
   // sh starts a detached sleeper (its own group via setsid) and reports its pid, then waits.

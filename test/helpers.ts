@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { childrenOf } from '../src/proc.js';
+import { childrenOf } from '../src/contract/proc.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const FIXTURES = join(ROOT, 'test', 'fixtures');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { DEPUTY_BIN, FIXTURES, ROOT, runDeputy } from './helpers.js';
-import { LINT_RULES, ManifestError, formatMs, lintManifest, type LintFinding, type LintResult } from '../src/lint.js';
+import { LINT_RULES, ManifestError, formatMs, lintManifest, type LintFinding, type LintResult } from '../src/cli/lint/index.js';
 
 const MANIFESTS = join(FIXTURES, 'manifests');
 const lintFixture = (name: string): LintResult => lintManifest(readFileSync(join(MANIFESTS, name), 'utf8'), name);

@@ -193,7 +193,7 @@ t.test('deputy probe asks $DEPUTY_HEALTH_CHECK_HOST by default; a wildcard means
 
 t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
   // bin/deputy.js takes a fast path for probe; main() is what other callers of the CLI use.
-  const { main } = await import('../src/cli.js');
+  const { main } = await import('../src/cli/main.js');
   const deadPort = String(await freePort());
   t.equal(await main(['node', 'deputy', 'probe', '--ready', '--port', deadPort, '-q']), 2, 'unreachable → 2');
   process.exitCode = undefined;

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, ROOT, runDeputy, spawnChild, tempIpcDir, type LogRecord } from './helpers.js';
-import { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS } from '../src/shim.js';
-import { processGone } from '../src/proc.js';
+import { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS } from '../src/cli/install-shim.js';
+import { processGone } from '../src/contract/proc.js';
 
 const SUPERVISE = join(ROOT, 'shim', 'supervise.sh');
 const PROBE = join(ROOT, 'shim', 'probe.sh');

@@ -7,8 +7,8 @@ import { constants } from 'node:os';
 import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSuperviseArgs } from '../src/supervise-args.js';
-import { childrenOf, readProcStat } from '../src/proc.js';
+import { parseSuperviseArgs } from '../src/cli/supervise.js';
+import { childrenOf, readProcStat } from '../src/contract/proc.js';
 import { DEPUTY_BIN, FIXTURES, logIndex, runDeputy, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
 // --kill-child: should a test end before it found PID 1, killing unshare (by pid) ends the namespace.
@@ -431,8 +431,8 @@ t.test('stale preStop markers (a thread of the supervisor, a reused pid) do not 
 });
 
 t.test('a marker is a hook only while its pid is that process: not a thread, not a later process', async (t) => {
-  const { holdPreStopMarker, readMarker } = await import('../src/prestop.js');
-  const { processStartTime } = await import('../src/proc.js');
+  const { holdPreStopMarker, readMarker } = await import('../src/ipc/prestop.js');
+  const { processStartTime } = await import('../src/contract/proc.js');
   const dir = tempIpcDir(t);
   const thread = readdirSync('/proc/self/task').map(Number).find((tid) => tid !== process.pid);
   t.ok(thread, 'this process has a thread');
@@ -532,8 +532,8 @@ t.test('waitForStdout gives up at its timeout when the child stays silent', asyn
 
 t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape', async (t) => {
   const script = `
-    import { createLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'log.js'))};
-    import { createLineLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'line-log.js'))};
+    import { createLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'sdk/app-logger.js'))};
+    import { createLineLogger } from ${JSON.stringify(join(FIXTURES, '..', '..', 'dist', 'log/logger.js'))};
     const error = Object.assign(new Error('boom'), { code: 'EBOOM' });
     createLogger('supervisor').warn({ n: 1, err: error }, 'same');
     createLineLogger('supervisor').warn({ n: 1, err: error }, 'same');

@@ -3,8 +3,8 @@ import t from 'tap';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
-import { gracefulTerminate, gracefulTerminator } from '../src/terminator.js';
-import { entrypointPidPath, socketPath } from '../src/protocol.js';
+import { gracefulTerminate, gracefulTerminator } from '../src/ipc/terminator.js';
+import { entrypointPidPath, socketPath } from '../src/contract/protocol.js';
 import {
   AlreadyRegisteredError,
   IpcDirError,
@@ -14,7 +14,7 @@ import {
   SocketPathTooLongError,
   StaleSocketError,
   TerminateTimeoutError,
-} from '../src/errors.js';
+} from '../src/contract/errors.js';
 import { FIXTURES, logIndex, setEnv, spawnChild, spawnFixture, tempIpcDir, useIpcDir } from './helpers.js';
 
 /** Leaves a socket file with nobody bound to it, as a killed process would. */

@@ -2,11 +2,11 @@
 // option validation and the health server's port handling.
 import t from 'tap';
 import { createServer } from 'node:net';
-import { parseDuration } from '../src/duration.js';
-import { formatPidFile, isTerminateMessage, parsePidFile, socketPath, ipcDir, entrypointPidPath } from '../src/protocol.js';
-import { prettyLine } from '../src/log.js';
-import { Deputy } from '../src/deputy.js';
-import { MalformedPidFileError, UsageError } from '../src/errors.js';
+import { parseDuration } from '../src/contract/duration.js';
+import { formatPidFile, isTerminateMessage, parsePidFile, socketPath, ipcDir, entrypointPidPath } from '../src/contract/protocol.js';
+import { prettyLine } from '../src/log/pretty.js';
+import { Deputy } from '../src/sdk/deputy.js';
+import { MalformedPidFileError, UsageError } from '../src/contract/errors.js';
 import { setEnv } from './helpers.js';
 
 t.test('parseDuration', async (t) => {

@@ -27,7 +27,7 @@ function found(command) {
   return undefined;
 }
 try {
-  readFileSync(join(here, '..', '..', 'dist', 'supervisor.js'));
+  readFileSync(join(here, '..', '..', 'dist', 'supervisor/supervision.js'));
 } catch {
   console.error('dist/ is missing: run npm run build first');
   process.exit(1);

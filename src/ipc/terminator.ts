@@ -16,8 +16,8 @@ import {
   StaleSocketError,
   TerminateTimeoutError,
   DeputyError,
-} from './errors.js';
-import { sdkLog } from './log.js';
+} from '../contract/errors.js';
+import { sdkLog, type LineLogger } from '../log/logger.js';
 import {
   SOCKET_PATH_MAX_BYTES,
   TERMINATE_MESSAGE,
@@ -27,9 +27,9 @@ import {
   isTerminateMessage,
   readEntrypointPid,
   socketPath,
-} from './protocol.js';
+} from '../contract/protocol.js';
 import type { GracefulTerminateOptions, GracefulTerminatorOptions } from './types.js';
-import { processGone } from './proc.js';
+import { processGone } from '../contract/proc.js';
 
 /** What `gracefulTerminator()` returns. */
 export interface GracefulTerminatorHandle {
@@ -72,7 +72,7 @@ function checkIpcDir(dir: string): void {
 }
 
 /** Removes a stale socket left by an earlier process; anything else at the path is an error. */
-function clearStaleSocket(path: string): void {
+function clearStaleSocket(path: string, log: LineLogger): void {
   let stats;
   try {
     stats = lstatSync(path); // lstat: never follow a symlink
@@ -82,7 +82,7 @@ function clearStaleSocket(path: string): void {
   }
   if (stats.isSocket()) {
     unlinkSync(path);
-    sdkLog().info({ path }, 'removed stale socket left by an earlier process');
+    log.info({ path }, 'removed stale socket left by an earlier process');
     return;
   }
   const what = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a directory' : stats.isFile() ? 'a regular file' : 'a special file';
@@ -110,10 +110,12 @@ function removePidFileIfOurs(path: string, pid: number): void {
  * of `signals` arrives. `fn` runs once, however many requests come. Throws (with the fix in the
  * message) when the IPC directory is unusable or the socket path is occupied or too long.
  */
-export function gracefulTerminator(
-  fn: () => unknown,
-  options: GracefulTerminatorOptions = {},
-): GracefulTerminatorHandle {
+export function gracefulTerminator(fn: () => unknown, options: GracefulTerminatorOptions = {}): GracefulTerminatorHandle {
+  return listenForTerminate(fn, options, sdkLog());
+}
+
+/** {@link gracefulTerminator} writing its records with `log`. Internal: the supervisor binds its own socket with it. */
+export function listenForTerminate(fn: () => unknown, options: GracefulTerminatorOptions, log: LineLogger): GracefulTerminatorHandle {
   const { setEntrypoint = true, signals = ['SIGTERM', 'SIGINT'] } = options;
   const pid = process.pid;
   if (registration) throw new AlreadyRegisteredError(pid);
@@ -122,9 +124,8 @@ export function gracefulTerminator(
   const path = socketPath(pid, dir);
   checkSocketPath(path);
   checkIpcDir(dir);
-  clearStaleSocket(path);
+  clearStaleSocket(path, log);
 
-  const log = sdkLog();
   let running: Promise<void> | undefined;
 
   const run = (via: string): Promise<void> => {

@@ -10,8 +10,8 @@
  * start-up stays fast.
  */
 import { createRequire } from 'node:module';
-import { DeputyError } from './errors.js';
-import { childrenOf, isZombie, readProcStat } from './proc.js';
+import { DeputyError } from '../contract/errors.js';
+import { childrenOf, isZombie, readProcStat } from '../contract/proc.js';
 
 /** How often reaping runs even without SIGCHLD (signals coalesce; a sweep is cheap). */
 export const SWEEP_INTERVAL_MS = 1000;

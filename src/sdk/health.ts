@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sdkLogger } from './log.js';
+import { sdkLog } from '../log/logger.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
@@ -87,7 +87,7 @@ function mayShowDetail(req: IncomingMessage): boolean {
 
 /** A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it. */
 function probeFailed(kind: ProbeKind, error: unknown): void {
-  sdkLogger().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
+  sdkLog().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
 }
 
 /**

@@ -10,15 +10,15 @@
  * Orphans are reaped all along (src/reaper.ts).
  */
 import { spawn } from 'node:child_process';
-import { createLineLogger } from './line-log.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
-import { processStartTime } from './proc.js';
+import { createLineLogger } from '../log/logger.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from '../contract/protocol.js';
+import { processStartTime } from '../contract/proc.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
-import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from './signals.js';
+import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
-import type { PreStopHook } from './prestop.js';
+import type { PreStopHook } from '../ipc/prestop.js';
 
-export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
+export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from '../contract/protocol.js';
 /** The command was not found. */
 export const EXIT_NOT_FOUND = 127;
 /** The command was found but could not be executed. */
@@ -33,8 +33,8 @@ const WARM_UP_DELAY_MS = 50;
 /** The least time a released preStop hook gets to return before the supervisor exits. */
 const RELEASE_GRACE_MS = 1000;
 
-let terminatorModule: Promise<typeof import('./terminator.js')> | undefined;
-const loadTerminator = (): Promise<typeof import('./terminator.js')> => (terminatorModule ??= import('./terminator.js'));
+let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
+const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
 
 /** Runs the command under supervision; resolves with the status the supervisor should exit with. */
 export function supervise(options: SuperviseOptions): Promise<number> {
@@ -290,7 +290,7 @@ class Supervision {
    * them (they then return 0) and wait for them to exit. All within the timeout.
    */
   async #awaitPreStopHooks(deadline: number): Promise<void> {
-    const { hookRunning, releaseHook, runningPreStopHooks } = await import('./prestop.js');
+    const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
     const refresh = (): void => {
       for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
     };
@@ -334,7 +334,7 @@ class Supervision {
    * hangs must still be killed at our timeout, not by the kubelet's SIGKILL.
    */
   async #watchPreStopHooks(): Promise<void> {
-    const [{ watch }, { readMarker, runningPreStopHooks }] = await Promise.all([import('node:fs'), import('./prestop.js')]);
+    const [{ watch }, { readMarker, runningPreStopHooks }] = await Promise.all([import('node:fs'), import('../ipc/prestop.js')]);
     const dir = ipcDir();
     const noteHook = (hook: PreStopHook): void => {
       if (this.#hooks.has(hook.pid)) return;
@@ -360,16 +360,16 @@ class Supervision {
   /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
   async #listenForTerminate(): Promise<void> {
     try {
-      const [{ gracefulTerminator }, { routeSdkLog }] = await Promise.all([loadTerminator(), import('./log.js')]);
+      const { listenForTerminate } = await loadTerminator();
       if (this.#settled) return;
-      routeSdkLog(this.#log); // the terminator's records in the supervisor's format, without pino
-      gracefulTerminator(
+      listenForTerminate(
         () => {
           this.#log.info('terminate received on the supervisor socket');
           this.beginTermination('SIGTERM');
           return this.#done;
         },
         { setEntrypoint: false, signals: [] },
+        this.#log,
       );
     } catch (error) {
       this.#log.debug({ err: error }, 'supervisor socket not bound; deputy terminate reaches the app through its pid file only');

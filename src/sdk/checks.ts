@@ -3,8 +3,8 @@
  * each bounded by its own timeout, optionally cached, reporting why they fail.
  */
 import { getEventListeners } from 'node:events';
-import { MAX_TIMER_MS, checkNonNegativeInteger } from './duration.js';
-import { UsageError } from './errors.js';
+import { MAX_TIMER_MS, checkNonNegativeInteger } from '../contract/duration.js';
+import { UsageError } from '../contract/errors.js';
 
 /**
  * Thrown by a check to say why it is not ready with a stable reason code: the probe reports

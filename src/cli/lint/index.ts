@@ -14,9 +14,9 @@
  * A safe configuration orders them: readiness period × threshold ≤ D < G ≤ K and S + K < T.
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { parseDuration } from './duration.js';
-import { DeputyError } from './errors.js';
-import { DEFAULT_IPC_DIR, IPC_DIR_ENV } from './protocol.js';
+import { parseDuration } from '../../contract/duration.js';
+import { DeputyError } from '../../contract/errors.js';
+import { DEFAULT_IPC_DIR, IPC_DIR_ENV } from '../../contract/protocol.js';
 
 /** Kubernetes' default `terminationGracePeriodSeconds`. */
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;

@@ -4,9 +4,9 @@
  * unknown option, a bad value, a missing command — returns undefined and the full CLI
  * (src/cli.ts) handles it, so messages and exit statuses are the same either way.
  */
-import { parseDuration } from './duration.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
-import type { SuperviseOptions } from './types.js';
+import { parseDuration } from '../contract/duration.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from '../contract/protocol.js';
+import type { SuperviseOptions } from '../supervisor/types.js';
 
 /** An exit status 0-255 written in decimal, or undefined. */
 export function exitStatusValue(value: string): number | undefined {

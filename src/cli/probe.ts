@@ -4,9 +4,9 @@
  * commander because exec probes run every few seconds and must start fast.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration } from './duration.js';
-import { UsageError } from './errors.js';
-import { PROBE_KIND_PATHS, PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe.js';
+import { parseDuration } from '../contract/duration.js';
+import { UsageError } from '../contract/errors.js';
+import { PROBE_KIND_PATHS, PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe-run.js';
 
 /** `deputy probe` flags as given (strings, not yet validated). */
 export interface ProbeFlags {
@@ -127,7 +127,7 @@ export async function probeCommand(flags: ProbeFlags): Promise<number> {
  */
 export async function probeMain(args: readonly string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    const { main } = await import('./cli.js');
+    const { main } = await import('./main.js');
     return main([process.argv[0]!, process.argv[1]!, 'probe', ...args]);
   }
   let values: Record<string, string | boolean | undefined>;

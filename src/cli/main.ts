@@ -4,17 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { UsageError } from './errors.js';
-import { parseDuration } from './duration.js';
-import { exitStatusValue } from './supervise-args.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from './protocol.js';
+import { UsageError } from '../contract/errors.js';
+import { parseDuration } from '../contract/duration.js';
+import { exitStatusValue } from './supervise.js';
+import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from '../contract/protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
 export const EXIT_USAGE = 2;
 /** Exit status when a command ran but failed; the one line on stderr says why. */
 export const EXIT_FAILURE = 1;
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** A commander argument parser for durations whose error names the flag. */
 export function durationOption(flag: string): (value: string) => number {
@@ -77,7 +77,7 @@ While it waits it holds $${IPC_DIR_ENV}/deputy-prestop.<its pid>, so that deputy
 does not exit (ending the container) before this preStop hook returns.`,
     )
     .action(async (pid: number | undefined, options: { wait: boolean; timeout: number }) => {
-      const { terminateAndWait } = await import('./terminator.js');
+      const { terminateAndWait } = await import('../ipc/terminator.js');
       try {
         const target = pid ?? readEntrypointPid() ?? 1;
         const terminateOptions = { wait: options.wait, timeoutMs: options.timeout };
@@ -86,7 +86,7 @@ does not exit (ending the container) before this preStop hook returns.`,
           return;
         }
         // The preStop marker keeps `deputy supervise` from exiting under this hook (src/prestop.ts).
-        const { holdPreStopMarker } = await import('./prestop.js');
+        const { holdPreStopMarker } = await import('../ipc/prestop.js');
         const marker = holdPreStopMarker(target);
         try {
           await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
@@ -114,7 +114,7 @@ Exit status: 0 once both scripts are in place (an identical file is left as it i
 1 when a different file is there without --force, or the directory is not writable; 2 for usage errors.`,
     )
     .action(async (dir: string, options: { force?: boolean }) => {
-      const { installSuperviseShim } = await import('./shim.js');
+      const { installSuperviseShim } = await import('./install-shim.js');
       try {
         for (const { path, action } of installSuperviseShim(dir, { force: options.force === true })) {
           process.stdout.write(`${action} ${path}\n`);
@@ -209,7 +209,7 @@ Environment:
         args: string[],
         options: { timeout: number; timeoutExitCode: number; processGroup?: boolean; subreaper?: boolean },
       ) => {
-        const { supervise } = await import('./supervisor.js');
+        const { supervise } = await import('../supervisor/supervision.js');
         const status = await supervise({
           command,
           args,
@@ -252,8 +252,8 @@ Exit status: 0 healthy; 1 unhealthy (non-2xx or unexpected status, body mismatch
 within --timeout); 2 unreachable, not HTTP, or bad input. One line on stdout says what was seen
 (on stderr for exit 2).`,
     )
-    .action(async (kind: string | undefined, flags: import('./probe-cli.js').ProbeFlags) => {
-      const { probeCommand } = await import('./probe-cli.js');
+    .action(async (kind: string | undefined, flags: import('./probe.js').ProbeFlags) => {
+      const { probeCommand } = await import('./probe.js');
       process.exitCode = await probeCommand({ ...flags, kind });
     });
 }
@@ -306,7 +306,7 @@ Exit status: 0 no errors (warnings allowed unless --strict); 1 errors found;
 2 usage errors or unreadable input (not YAML, not Kubernetes, no workload; one line on stderr).`,
     )
     .action(async (files: string[], options: { format: 'text' | 'json'; strict?: boolean }) => {
-      const { lintManifest, countFindings, formatText } = await import('./lint.js');
+      const { lintManifest, countFindings, formatText } = await import('./lint/index.js');
       const { readFile } = await import('node:fs/promises');
       const results = [];
       try {

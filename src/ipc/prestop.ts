@@ -14,8 +14,8 @@
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from './protocol.js';
-import { processGone, processStartTime } from './proc.js';
+import { PRESTOP_MARKER_PREFIX, formatPidFile, ipcDir, preStopMarkerPath } from '../contract/protocol.js';
+import { processGone, processStartTime } from '../contract/proc.js';
 
 /** A running `deputy terminate`: its pid, the pid it is terminating, its start time and its marker. */
 export interface PreStopHook {

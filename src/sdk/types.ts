@@ -1,27 +1,4 @@
-/** Options of `gracefulTerminator(fn, options)`. */
-export interface GracefulTerminatorOptions {
-  /**
-   * Write this process's pid to `${DEPUTY_IPC_DIR}/deputy-entrypoint.pid`, making it the default
-   * target of `deputy terminate` and of the supervisor. Set false for helper processes that should
-   * be terminated by pid only. Default: true.
-   */
-  readonly setEntrypoint?: boolean;
-  /**
-   * Signals that also run the callback, so an app started without the supervisor (node as PID 1
-   * under `docker run`, or at a terminal) terminates gracefully too. A second SIGINT while the
-   * callback runs exits at once with 130. Default: `['SIGTERM', 'SIGINT']`.
-   */
-  readonly signals?: readonly NodeJS.Signals[];
-}
-
-/** Options of `gracefulTerminate(pid, options)`. */
-export interface GracefulTerminateOptions {
-  /** Resolve only once the target process no longer exists (polled every 50 ms). Default: true. */
-  readonly wait?: boolean;
-  /** Give up and reject with `TerminateTimeoutError` after this many milliseconds. Default: no limit. */
-  readonly timeoutMs?: number;
-}
-
+/** Options of the Deputy (see deputy.ts). Durations are in milliseconds. */
 /** A shutdown handler: sync or async; its error or rejection makes the exit status `failureExitCode`. */
 export type ShutdownHandler = () => unknown;
 
@@ -71,27 +48,4 @@ export interface ServeOptions {
   readonly host?: string;
   /** TCP port; 0 picks a free one. Default: `$DEPUTY_HEALTH_CHECK_PORT`, else 8081. */
   readonly port?: number;
-}
-
-/** Options of `supervise(options)` — what `deputy supervise` runs with. */
-export interface SuperviseOptions {
-  /** The command: a path, or a name looked up in PATH. Run without a shell. */
-  readonly command: string;
-  /** Its arguments. Default: none. */
-  readonly args?: readonly string[];
-  /**
-   * Milliseconds from the start of termination (SIGTERM, SIGINT or a `terminate` datagram) until
-   * the child's process group is killed with SIGKILL. Also bounds the wait for the processes the
-   * child leaves behind and for a running preStop hook. Default: 25000 (under Kubernetes' 30 s).
-   */
-  readonly timeoutMs?: number;
-  /** Exit status after the timeout killed the child. Default: 137 (128 + SIGKILL). */
-  readonly timeoutExitCode?: number;
-  /** Send forwarded signals, and the signal of the graceless path, to the child's whole process group. Default: false. */
-  readonly processGroup?: boolean;
-  /**
-   * Become a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`) so orphaned descendants are reaped
-   * and ended by the supervisor when it is not PID 1. As PID 1 this is implied. Default: false.
-   */
-  readonly subreaper?: boolean;
 }

@@ -3,7 +3,7 @@
  * URL) and turns the answer into an exit status: 0 healthy, 1 unhealthy, 2 unreachable or bad
  * input. It loads only node:http, so it starts about as fast as `node` itself.
  */
-import { httpGet, judgeAnswer } from './http-get.js';
+import { httpGet, judgeAnswer } from '../contract/http-get.js';
 
 /** Exit statuses of `deputy probe`. */
 export const PROBE_HEALTHY = 0;

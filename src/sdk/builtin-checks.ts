@@ -7,8 +7,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { NotReady, type Check } from './checks.js';
-import { httpGet, judgeAnswer } from './http-get.js';
-import { UsageError } from './errors.js';
+import { httpGet, judgeAnswer } from '../contract/http-get.js';
+import { UsageError } from '../contract/errors.js';
 
 function unavailable(what: string, error: unknown): NotReady {
   if (error instanceof NotReady) return error;

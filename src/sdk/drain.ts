@@ -26,7 +26,7 @@ import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
 import { probeKindOf } from './health.js';
-import { sdkLogger } from './log.js';
+import { sdkLog } from '../log/logger.js';
 
 /** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
 export const KEEP_ALIVE_HINT_MAX_MS = 5000;
@@ -426,7 +426,7 @@ function advertisedTimeoutMs(head: unknown): number {
 
 /** Logs one drain outcome at the right level. */
 export function logDrainOutcome(outcome: DrainOutcome): void {
-  const log = sdkLogger();
+  const log = sdkLog();
   if (outcome.outcome === 'deadline') {
     const upgraded = outcome.upgradedCut > 0 ? `, ${outcome.upgradedCut} upgraded (WebSocket/CONNECT) connections` : '';
     log.warn(

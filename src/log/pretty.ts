@@ -1,7 +1,4 @@
-/** The pino-free half of logging: level names and the terminal format (shared by log.ts and line-log.ts). */
-
-/** The level names DEPUTY_LOG_LEVEL accepts, lowest first. */
-export const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+/** The terminal format of log records, for people at a terminal and for `npm run demo`. */
 
 /** Turns one JSON record into `HH:MM:SS.mmm LEVEL msg key=value …` for people at a terminal. */
 export function prettyLine(json: string): string {

@@ -8,13 +8,13 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeputyError } from './errors.js';
+import { DeputyError } from '../contract/errors.js';
 
 /** The scripts `installSuperviseShim` installs, by file name. */
 export const SHIM_SCRIPTS = ['supervise.sh', 'probe.sh'] as const;
 
 /** The package's `shim/` directory (next to `dist/`). */
-export const SHIM_SOURCE_DIR = fileURLToPath(new URL('../shim/', import.meta.url));
+export const SHIM_SOURCE_DIR = fileURLToPath(new URL('../../shim/', import.meta.url));
 
 /** Options of `installSuperviseShim(dir, options)`. */
 export interface InstallShimOptions {

@@ -5,11 +5,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Drain, logDrainOutcome, type DrainableServer } from './drain.js';
-import { MAX_TIMER_MS, checkNonNegativeInteger, parseDuration } from './duration.js';
+import { MAX_TIMER_MS, checkNonNegativeInteger, parseDuration } from '../contract/duration.js';
 import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../contract/errors.js';
 import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
-import { sdkLogger } from './log.js';
+import { sdkLog } from '../log/logger.js';
 import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
 
 /** Environment variable: health server port (default 8081). */
@@ -101,7 +101,7 @@ export class Deputy {
   readied(): void {
     if (this.#started) return;
     this.#started = true;
-    sdkLogger().info({ phase: 'ready' }, 'ready');
+    sdkLog().info({ phase: 'ready' }, 'ready');
   }
 
   /** True after `readied()`. */
@@ -188,13 +188,13 @@ export class Deputy {
         // with no listener would crash the app: log it and keep serving.
         server.off('error', onListenError);
         server.on('error', (error: NodeJS.ErrnoException) => {
-          sdkLogger().error(
+          sdkLog().error(
             { phase: 'health', err: error, host, port },
             `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
           );
         });
         const address = server.address();
-        sdkLogger().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
+        sdkLog().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
         resolve(server);
       });
     });
@@ -222,7 +222,7 @@ export class Deputy {
   }
 
   async #runShutdown(): Promise<void> {
-    const log = sdkLogger();
+    const log = sdkLog();
     const started = Date.now();
     const deadlineAt = started + this.#gracePeriodMs;
     const handlerShareMs = this.#handlers.length > 0 ? Math.min(this.#handlerTimeoutMs, Math.floor(this.#gracePeriodMs / 2)) : 0;
