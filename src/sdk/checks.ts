@@ -79,6 +79,21 @@ interface Entry {
   controller: AbortController | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
+  /** The last run's result (also without a cache), for metrics: a scrape reads it, never runs the check. */
+  last: CheckResult | undefined;
+  /** Shared by the registry's entries: who hears of each run's result. */
+  readonly listeners: Listeners;
+}
+
+/**
+ * Told of each run's result as it comes in: a check that answered, failed or timed out. Not told
+ * of cache hits or of probes that shared a run (or got `timeout` from a hung one): those repeat a
+ * result already told. `elapsedMs` is the run's duration, unrounded.
+ */
+export type CheckObserver = (result: CheckResult, elapsedMs: number) => void;
+
+interface Listeners {
+  observer: CheckObserver | undefined;
 }
 
 
@@ -174,6 +189,7 @@ const deadlines = new Deadlines();
 export class CheckRegistry {
   readonly #entries: Entry[] = [];
   readonly #kind: string;
+  readonly #listeners: Listeners = { observer: undefined };
 
   constructor(kind: string) {
     this.#kind = kind;
@@ -181,6 +197,18 @@ export class CheckRegistry {
 
   get size(): number {
     return this.#entries.length;
+  }
+
+  /** Tells `observer` of each run's result from now on (one observer: the metrics). */
+  observe(observer: CheckObserver): void {
+    this.#listeners.observer = observer;
+  }
+
+  /** Each check's last result, in registration order; checks that never ran are left out. */
+  lastResults(): CheckResult[] {
+    const results: CheckResult[] = [];
+    for (const entry of this.#entries) if (entry.last !== undefined) results.push(entry.last);
+    return results;
   }
 
   add(name: string, check: Check, options: CheckOptions = {}): void {
@@ -194,7 +222,7 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkNonNegativeInteger(timeoutMs, `${this.#kind} check ${name}: timeoutMs`, MAX_TIMER_MS);
     checkNonNegativeInteger(cacheMs, `${this.#kind} check ${name}: cacheMs`, MAX_TIMER_MS);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined, last: undefined, listeners: this.#listeners });
   }
 
   /**
@@ -237,11 +265,11 @@ export class CheckRegistry {
     try {
       value = entry.check(controller.signal);
     } catch (error) {
-      collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
+      collector.deliver(index, record(entry, failure(entry.name, startedMs, error), startedMs));
       return;
     }
     if (!isThenable(value)) {
-      collector.deliver(index, remember(entry, success(entry.name, startedMs)));
+      collector.deliver(index, record(entry, success(entry.name, startedMs), startedMs));
       return;
     }
     // This run owns the controller now (its timeout aborts it); the next call gets another one.
@@ -259,6 +287,13 @@ export class CheckRegistry {
       run.settle(failure(entry.name, startedMs, error));
     }
   }
+}
+
+/** A run's result: kept as the entry's last, told to the observer, cached. */
+function record(entry: Entry, result: CheckResult, startedMs: number): CheckResult {
+  entry.last = result;
+  entry.listeners.observer?.(result, performance.now() - startedMs);
+  return remember(entry, result);
 }
 
 /** Keeps a result for `cacheMs`, marked `cached` for the probes that reuse it. */
@@ -369,7 +404,7 @@ class Run implements PendingRun {
   #answer(result: CheckResult): void {
     if (this.#answered) return; // the check answered after its timeout
     this.#answered = true;
-    remember(this.#entry, result);
+    record(this.#entry, result, this.#startedMs);
     for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
     this.#waiting.length = 0;
   }

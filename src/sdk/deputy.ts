@@ -10,7 +10,8 @@ import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from '
 import { UsageError } from '../contract/errors.js';
 import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLog } from '../log/logger.js';
-import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
+import { registerDeputyMetrics } from './metrics.js';
+import type { DeputyOptions, MetricsRegistry, ServeOptions, ShutdownHandler } from './types.js';
 
 /** Environment variable: health server port (default 8081). */
 export const HEALTH_CHECK_PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
@@ -57,6 +58,7 @@ export class Deputy {
   readonly #drain = new Drain();
   readonly #readinessChecks = new CheckRegistry('readiness');
   readonly #livenessChecks = new CheckRegistry('liveness');
+  readonly #registry: MetricsRegistry | undefined;
   #started = false;
   #shutdown: Promise<void> | undefined;
 
@@ -80,6 +82,19 @@ export class Deputy {
     this.#drainDelayMs = drainDelayMs;
     this.#drainQuietMs = drainQuietMs;
     if (shutdownHandler) this.#handlers.push(shutdownHandler);
+    this.#registry = options.registry;
+    if (options.registry !== undefined) {
+      registerDeputyMetrics(
+        options.registry,
+        { passes: (kind) => this.#passes(kind), shuttingDown: () => this.shuttingDown, connections: () => this.#drain.connectionStates() },
+        { live: this.#livenessChecks, ready: this.#readinessChecks },
+      );
+    }
+  }
+
+  /** The prom-client registry given as `registry`, served at `/metrics`; undefined without one. */
+  get registry(): MetricsRegistry | undefined {
+    return this.#registry;
   }
 
   /** Adds a shutdown handler; handlers run in the order added, all under one deadline. */
@@ -141,12 +156,21 @@ export class Deputy {
    */
   probe(kind: ProbeKind, options: ProbeOptions = {}): ProbeResult | Promise<ProbeResult> {
     const verbose = options.verbose === true;
-    // Checks stop with shutdown: dependencies are being closed on purpose then.
-    const registry = kind === 'startup' || this.shuttingDown ? undefined : kind === 'live' ? this.#livenessChecks : this.#readinessChecks;
+    const registry = this.#checksFor(kind);
     if (registry === undefined || registry.size === 0) return this.#answer(kind, verbose, NO_CHECKS);
     let answerLater: ((result: ProbeResult) => void) | undefined;
     const checks = registry.run((results) => answerLater!(this.#answer(kind, verbose, results)));
     return checks !== undefined ? this.#answer(kind, verbose, checks) : new Promise((resolve) => (answerLater = resolve));
+  }
+
+  #checksFor(kind: ProbeKind): CheckRegistry | undefined {
+    // Checks stop with shutdown: dependencies are being closed on purpose then.
+    return kind === 'startup' || this.shuttingDown ? undefined : kind === 'live' ? this.#livenessChecks : this.#readinessChecks;
+  }
+
+  /** Whether a probe of `kind` would pass now, from the checks' last results: runs none (for metrics). */
+  #passes(kind: ProbeKind): boolean {
+    return this.#answer(kind, false, this.#checksFor(kind)?.lastResults() ?? NO_CHECKS).statusCode === 200;
   }
 
   #answer(kind: ProbeKind, verbose: boolean, checks: readonly CheckResult[]): ProbeResult {

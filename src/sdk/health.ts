@@ -1,17 +1,23 @@
 /**
- * The probe endpoints as a plain node:http request handler. The Deputy's own health server uses
- * it; an app can mount it on its own port too (it answers the probe paths and reports everything
- * else as not handled).
+ * The probe endpoints, and `/metrics` when the source has a registry, as a plain node:http request
+ * handler. The Deputy's own health server uses it; an app can mount it on its own port too (it
+ * answers those paths and reports everything else as not handled).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SETTINGS, settingText } from '../contract/settings.js';
 import { sdkLog } from '../log/logger.js';
+import type { MetricsRegistry } from './types.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
- * is served only to requests with `Authorization: Bearer <token>`; others get the plain answer.
+ * and `/metrics` are served only to requests with `Authorization: Bearer <token>`; probes without
+ * it get the plain answer, `/metrics` without it 401.
  */
-export const HEALTH_TOKEN_ENV = 'DEPUTY_HEALTH_TOKEN';
+export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
+
+/** Where the registry's exposition is served. */
+export const METRICS_PATH = '/metrics';
 
 /** Which probe a path answers. */
 export type ProbeKind = 'live' | 'ready' | 'startup';
@@ -44,6 +50,8 @@ export interface ProbeOptions {
 /** Anything that can answer a probe (the Deputy). */
 export interface ProbeSource {
   probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
+  /** Served at `/metrics` when present; without it `/metrics` is not handled. */
+  readonly registry?: MetricsRegistry | undefined;
 }
 
 function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
@@ -55,12 +63,21 @@ function send(res: ServerResponse, method: string, statusCode: number, body: unk
   res.end(method === 'HEAD' ? undefined : text);
 }
 
-/** The probe kind a request path names, or undefined. */
-export function probeKindOf(url: string | undefined): ProbeKind | undefined {
+function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const query = raw.indexOf('?');
-  const path = query < 0 ? raw : raw.slice(0, query);
+  return query < 0 ? raw : raw.slice(0, query);
+}
+
+/** The probe kind a request path names, or undefined. */
+export function probeKindOf(url: string | undefined): ProbeKind | undefined {
+  const path = pathOf(url);
   return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
+}
+
+/** True when `handleProbeRequest` answers `url` for `source`: a probe path, or `/metrics` with a registry. */
+export function answersPath(url: string | undefined, source: ProbeSource): boolean {
+  return probeKindOf(url) !== undefined || (source.registry !== undefined && pathOf(url) === METRICS_PATH);
 }
 
 /** True when the query string asks for `verbose` (any value but `0` or `false`). */
@@ -73,9 +90,9 @@ function wantsVerbose(url: string): boolean {
 }
 
 /** True when no token is configured, or the request carries `Authorization: Bearer <token>`. */
-function mayShowDetail(req: IncomingMessage): boolean {
-  const token = process.env[HEALTH_TOKEN_ENV];
-  if (!token) return true;
+function authorized(req: IncomingMessage): boolean {
+  const token = settingText(SETTINGS.healthToken);
+  if (token === undefined) return true;
   const header = req.headers.authorization;
   if (typeof header !== 'string') return false;
   const match = /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(header);
@@ -96,14 +113,14 @@ function probeFailed(kind: ProbeKind, error: unknown): void {
  */
 export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): boolean {
   const kind = probeKindOf(req.url);
-  if (kind === undefined) return false;
+  if (kind === undefined) return handleMetricsRequest(req, res, source.registry);
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
     send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
     return true;
   }
   // Probes stay unauthenticated; only the verbose detail is gated by the token.
-  const verbose = wantsVerbose(req.url!) && mayShowDetail(req);
+  const verbose = wantsVerbose(req.url!) && authorized(req);
   let answer: ProbeResult | Promise<ProbeResult>;
   try {
     answer = source.probe(kind, { verbose });
@@ -126,7 +143,35 @@ export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, so
   return true;
 }
 
-/** A request listener for a dedicated health server: probe paths, else 404. */
+/**
+ * Answers `/metrics` from `registry` (behind the token, when one is set); false for any other path
+ * or without a registry. The exposition is built from state the metrics already hold: a scrape
+ * runs no check.
+ */
+function handleMetricsRequest(req: IncomingMessage, res: ServerResponse, registry: MetricsRegistry | undefined): boolean {
+  if (registry === undefined || pathOf(req.url) !== METRICS_PATH) return false;
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+  } else if (!authorized(req)) {
+    send(res, method, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+  } else {
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, ['content-type', registry.contentType, 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store']);
+        res.end(method === 'HEAD' ? undefined : text);
+      },
+      (error: unknown) => {
+        // Usually an app collector that threw: name it, or the 500 alone hides it.
+        sdkLog().error({ err: error }, 'metrics scrape failed (a collect function of a metric in the registry threw); answered 500');
+        send(res, method, 500, { error: 'metrics_failed' });
+      },
+    );
+  }
+  return true;
+}
+
+/** A request listener for a dedicated health server: probe paths (and `/metrics` with a registry), else 404. */
 export function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
