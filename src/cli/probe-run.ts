@@ -10,8 +10,6 @@ export const PROBE_HEALTHY = 0;
 export const PROBE_UNHEALTHY = 1;
 export const PROBE_UNREACHABLE = 2;
 
-/** Endpoint each probe kind GETs. */
-export const PROBE_KIND_PATHS = { live: '/livez', ready: '/readyz', startup: '/startupz' } as const;
 
 /** What to probe and how to judge it; already validated. */
 export interface ProbeTarget {

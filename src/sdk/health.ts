@@ -5,8 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SETTINGS, settingText } from '../contract/settings.js';
 import { sdkLog } from '../log/logger.js';
+import { probeKindOf, type ProbeKind } from '../contract/probes.js';
+import { SETTINGS, settingText } from '../contract/settings.js';
 import type { MetricsRegistry } from './types.js';
 
 /**
@@ -19,18 +20,7 @@ export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
 /** Where the registry's exposition is served. */
 export const METRICS_PATH = '/metrics';
 
-/** Which probe a path answers. */
-export type ProbeKind = 'live' | 'ready' | 'startup';
-
-/** Probe paths, matched exactly after the query string is dropped. */
-export const PROBE_PATHS: Readonly<Record<string, ProbeKind>> = {
-  '/health/live': 'live',
-  '/livez': 'live',
-  '/healthz': 'live',
-  '/health/ready': 'ready',
-  '/readyz': 'ready',
-  '/startupz': 'startup',
-};
+export { PROBE_PATHS, probeKindOf, type ProbeKind } from '../contract/probes.js';
 
 /** Why readiness is failing. */
 export type NotReadyReason = 'not_started' | 'shutting_down' | (string & {});
@@ -67,12 +57,6 @@ function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const query = raw.indexOf('?');
   return query < 0 ? raw : raw.slice(0, query);
-}
-
-/** The probe kind a request path names, or undefined. */
-export function probeKindOf(url: string | undefined): ProbeKind | undefined {
-  const path = pathOf(url);
-  return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
 }
 
 /** True when `handleProbeRequest` answers `url` for `source`: a probe path, or `/metrics` with a registry. */
