@@ -116,6 +116,7 @@ export class Drain {
   #closedIdle = 0;
   #closedGracefully = 0;
   #upgradedClosed = 0;
+  #requestsCut = 0;
   #destroying = false;
   #changed: (() => void) | undefined;
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
@@ -152,6 +153,11 @@ export class Drain {
     let sum = 0;
     for (const s of this.#servers) for (const c of s.connections.values()) sum += c.active;
     return sum;
+  }
+
+  /** Requests and streams cut at the drain deadline so far (for metrics: known as they are cut). */
+  get requestsCut(): number {
+    return this.#requestsCut;
   }
 
   /** Requests in flight and connections by state, counted in one pass (for metrics). */
@@ -395,6 +401,7 @@ export class Drain {
           connection.socket.destroy();
         }
       }
+      this.#requestsCut += requestsCut;
     }
     return {
       outcome: drained ? 'drained' : 'deadline',
