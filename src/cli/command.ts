@@ -166,7 +166,7 @@ export function environmentHelp(settings: readonly SettingName[]): string {
 }
 
 /** The command's `--help`, from its spec. */
-export function helpText(spec: CommandSpec): string {
+function helpText(spec: CommandSpec): string {
   const usageArgs = spec.arguments.map((argument) => {
     const name = `${argument.name}${argument.variadic ? '...' : ''}`;
     return argument.required ? `<${name}>` : `[${name}]`;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EXIT_USAGE, environmentHelp, runCommand, type CommandModule } from './command.js';
 
 /** Every command, in the order `deputy --help` lists them. */
-export const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
   supervise: async () => (await import('./supervise.js')).command,
   terminate: async () => (await import('./terminate.js')).command,
   probe: async () => (await import('./probe.js')).command,

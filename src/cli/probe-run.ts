@@ -6,8 +6,8 @@
 import { httpGet, judgeAnswer } from '../contract/http-get.js';
 
 /** Exit statuses of `deputy probe`. */
-export const PROBE_HEALTHY = 0;
-export const PROBE_UNHEALTHY = 1;
+const PROBE_HEALTHY = 0;
+const PROBE_UNHEALTHY = 1;
 export const PROBE_UNREACHABLE = 2;
 
 

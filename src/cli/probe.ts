@@ -44,7 +44,7 @@ function isPort(value: string): boolean {
 }
 
 /** Validates the flags into what to probe; throws `UsageError` naming the flag. */
-export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
+function probeTargetOf(flags: ProbeFlags): ProbeTarget {
   if (flags.kind !== undefined && !Object.hasOwn(PROBE_KIND_PATHS, flags.kind)) {
     throw new UsageError(`what to probe is live, ready or startup, not ${JSON.stringify(flags.kind)}`);
   }
