@@ -18,7 +18,7 @@ import type { MetricsRegistry } from './types.js';
 export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
 
 /** Where the registry's exposition is served. */
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 export { PROBE_PATHS, probeKindOf, type ProbeKind } from '../contract/probes.js';
 

@@ -29,10 +29,10 @@ export interface MetricsChecks {
 }
 
 /** Check-duration buckets (seconds): from a cached-connection ping to past the default 1 s timeout. */
-export const CHECK_DURATION_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+const CHECK_DURATION_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /** Every metric the Deputy registers: the names are a stable interface (dashboards, alerts). */
-export const METRIC_NAMES = Object.freeze({
+const METRIC_NAMES = Object.freeze({
   up: 'deputy_up',
   shuttingDown: 'deputy_shutting_down',
   checkUp: 'deputy_check_up',
