@@ -4,14 +4,15 @@
  * else as not handled).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { SETTINGS } from '../contract/settings.js';
 import { sdkLog } from '../log/logger.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
  * is served only to requests with `Authorization: Bearer <token>`; others get the plain answer.
  */
-export const HEALTH_TOKEN_ENV = 'DEPUTY_HEALTH_TOKEN';
+export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
 
 /** Which probe a path answers. */
 export type ProbeKind = 'live' | 'ready' | 'startup';
@@ -43,7 +44,7 @@ export interface ProbeOptions {
 
 /** Anything that can answer a probe (the Deputy). */
 export interface ProbeSource {
-  probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
+  probe(kind: ProbeKind, options?: ProbeOptions): Promise<ProbeResult>;
 }
 
 function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
@@ -95,35 +96,36 @@ function probeFailed(kind: ProbeKind, error: unknown): void {
  * for any other path, so the caller can pass the request on.
  */
 export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): boolean {
+  return answerProbeRequest(req, res, source) !== undefined;
+}
+
+/**
+ * {@link handleProbeRequest}, returning the promise of the answer being sent (it never rejects),
+ * or undefined for a path that is not a probe's. Internal: Koa's middleware awaits it.
+ */
+export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): Promise<void> | undefined {
   const kind = probeKindOf(req.url);
-  if (kind === undefined) return false;
+  if (kind === undefined) return undefined;
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
     send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-    return true;
+    return Promise.resolve();
   }
   // Probes stay unauthenticated; only the verbose detail is gated by the token.
   const verbose = wantsVerbose(req.url!) && mayShowDetail(req);
-  let answer: ProbeResult | Promise<ProbeResult>;
+  let answer: Promise<ProbeResult>;
   try {
     answer = source.probe(kind, { verbose });
   } catch (error) {
-    probeFailed(kind, error);
-    send(res, method, 500, { status: 'error' });
-    return true;
+    answer = Promise.reject(error); // a ProbeSource that throws instead of rejecting
   }
-  if (answer instanceof Promise) {
-    answer.then(
-      (result) => send(res, method, result.statusCode, result.body),
-      (error: unknown) => {
-        probeFailed(kind, error);
-        send(res, method, 500, { status: 'error' });
-      },
-    );
-  } else {
-    send(res, method, answer.statusCode, answer.body);
-  }
-  return true;
+  return answer.then(
+    (result) => send(res, method, result.statusCode, result.body),
+    (error: unknown) => {
+      probeFailed(kind, error);
+      send(res, method, 500, { status: 'error' });
+    },
+  );
 }
 
 /** A request listener for a dedicated health server: probe paths, else 404. */
@@ -131,4 +133,33 @@ export function healthListener(source: ProbeSource): (req: IncomingMessage, res:
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };
+}
+
+/** Starts a dedicated health server for `source` on `host:port`; rejects naming the port when it cannot listen. */
+export function listenHealth(source: ProbeSource, port: number, host: string): Promise<Server> {
+  const server = createServer(healthListener(source));
+  // Probes are tiny; a client that dawdles must not hold a socket for long.
+  server.requestTimeout = 5000;
+  server.headersTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    const onListenError = (error: NodeJS.ErrnoException): void => {
+      const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${SETTINGS.healthCheckPort.env} or pass { port }` : '';
+      reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
+    };
+    server.once('error', onListenError);
+    server.listen(port, host, () => {
+      // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
+      // with no listener would crash the app: log it and keep serving.
+      server.off('error', onListenError);
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        sdkLog().error(
+          { phase: 'health', err: error, host, port },
+          `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
+        );
+      });
+      const address = server.address();
+      sdkLog().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
+      resolve(server);
+    });
+  });
 }
