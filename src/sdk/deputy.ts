@@ -21,6 +21,14 @@ export { HEALTH_CHECK_PORT_ENV, HEALTH_CHECK_HOST_ENV, GRACE_PERIOD_ENV, DRAIN_D
 
 const NO_CHECKS: readonly CheckResult[] = [];
 
+/** The fixed answers, built once (health.ts renders a frozen body once too). */
+const fixed = (statusCode: number, status: string): ProbeResult => Object.freeze({ statusCode, body: Object.freeze({ status }) });
+const STARTED = fixed(200, 'started');
+const NOT_STARTED = fixed(503, 'not_started');
+const LIVE = fixed(200, 'ok');
+const LIVE_SHUTTING_DOWN = fixed(503, 'shutting_down');
+const READY = fixed(200, 'ready');
+
 export class Deputy {
   readonly #handlers: ShutdownHandler[] = [];
   readonly #settings: DeputySettings;
@@ -146,20 +154,20 @@ export class Deputy {
   }
 
   #answer(kind: ProbeKind, verbose: boolean, checks: readonly CheckResult[]): ProbeResult {
-    const answer = (statusCode: number, body: Record<string, unknown>): ProbeResult => ({ statusCode, body: verbose ? { ...body, checks } : body });
-    if (kind === 'startup') return this.#started ? answer(200, { status: 'started' }) : answer(503, { status: 'not_started' });
+    const answer = (result: ProbeResult): ProbeResult => (verbose ? { statusCode: result.statusCode, body: { ...result.body, checks } } : result);
+    if (kind === 'startup') return answer(this.#started ? STARTED : NOT_STARTED);
     const failed: NotReadyReason[] = [];
     for (const check of checks) if (!check.ok) failed.push(check.reason!);
     if (kind === 'live') {
-      if (this.shuttingDown && this.#settings.livenessFailsOnShutdown) return answer(503, { status: 'shutting_down' });
-      return failed.length === 0 ? answer(200, { status: 'ok' }) : answer(503, { status: 'not_live', reasons: failed });
+      if (this.shuttingDown && this.#settings.livenessFailsOnShutdown) return answer(LIVE_SHUTTING_DOWN);
+      return answer(failed.length === 0 ? LIVE : { statusCode: 503, body: { status: 'not_live', reasons: failed } });
     }
     const reasons: NotReadyReason[] = [];
     if (!this.#started) reasons.push('not_started');
     // Read after the checks ran: shutdown may have begun meanwhile.
     if (this.shuttingDown) reasons.push('shutting_down');
     reasons.push(...failed);
-    return reasons.length === 0 ? answer(200, { status: 'ready' }) : answer(503, { status: 'not_ready', reasons });
+    return answer(reasons.length === 0 ? READY : { statusCode: 503, body: { status: 'not_ready', reasons } });
   }
 
   /**
