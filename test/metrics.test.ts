@@ -41,6 +41,16 @@ async function scrape(t: Test, port: number, headers: Record<string, string> = {
   return parse(answer.text);
 }
 
+/** deputy_shutdown_phase_seconds by phase, for the phases present, in order. */
+function phases(samples: Map<string, number>): Record<string, number | undefined> {
+  const found: Record<string, number | undefined> = {};
+  for (const phase of ['delay', 'drain', 'handlers']) {
+    const value = samples.get(key('deputy_shutdown_phase_seconds', { phase }));
+    if (value !== undefined) found[phase] = value;
+  }
+  return found;
+}
+
 function up(samples: Map<string, number>): Record<string, number | undefined> {
   return Object.fromEntries(['live', 'ready', 'startup'].map((probe) => [probe, samples.get(key('deputy_up', { probe }))]));
 }
@@ -131,22 +141,63 @@ t.test('values follow the lifecycle: not started → ready → failing check →
   idleAgent.destroy();
   upgraded.destroy();
 
+  app.send('track');
+  await app.waitForLog('work tracked');
+  m = await scrape(t, port);
+  t.equal(m.get(key('deputy_tracked_work_in_flight')), 1, 'tracked work');
+  t.equal(m.get(key('deputy_shutdown_requests_cut_total')), 0);
+  t.same(phases(m), {}, 'no shutdown phase before shutdown');
+
   app.send('shutdown');
   await app.waitForLog((r) => r.phase === 'drain' && typeof r.msg === 'string' && r.msg.startsWith('drain started'));
   m = await scrape(t, port);
   t.equal(m.get(key('deputy_shutting_down')), 1, 'shutting down');
   t.same(up(m), { live: 1, ready: 0, startup: 1 }, 'readiness fails at once, liveness stays');
   t.equal(m.get(key('deputy_http_requests_in_flight')), 1, 'the drain waits for the held request');
+  t.equal(m.get(key('deputy_tracked_work_in_flight')), 1, 'and for the tracked work');
   t.equal(m.get(key('deputy_check_up', db())), 1, 'the last check result stays');
+  t.same(Object.keys(phases(m)), ['delay', 'drain'], 'delay and drain timed, the handlers not begun');
 
   app.send('release-request');
   t.same(await heldAnswer, { status: 200, connection: 'close' }, 'the held request finished');
+  app.send('finish-work');
   await app.waitForLog('handler started');
   m = await scrape(t, port);
   t.equal(m.get(key('deputy_shutting_down')), 1);
   t.equal(m.get(key('deputy_http_requests_in_flight')), 0, 'drained');
+  t.equal(m.get(key('deputy_tracked_work_in_flight')), 0, 'the tracked work finished');
+  t.equal(m.get(key('deputy_shutdown_requests_cut_total')), 0, 'nothing cut');
+  const during = phases(m);
+  t.same(Object.keys(during), ['delay', 'drain', 'handlers']);
+  const later = phases(await scrape(t, port));
+  t.equal(later.drain, during.drain, 'a finished phase keeps its duration');
+  t.ok(later.handlers! >= during.handlers!, 'the running phase counts up');
   app.send('release');
   t.equal((await app.exited).status, 0);
+});
+
+t.test('a drain deadline cuts a request: counted once cut, while the handlers run', async (t) => {
+  // 2 s of grace with a handler: the handlers keep 1 s, delay and drain share the other 1 s.
+  const app = spawnFixture(t, 'metrics-app.js', { DEPUTY_GRACE_PERIOD: '2s', DEPUTY_DRAIN_QUIET: '0' });
+  const serving = await app.waitForLog('serving');
+  const port = serving.port as number;
+  const cut = new Promise<string>((resolve) => {
+    request({ host: '127.0.0.1', port: serving.appPort as number, path: '/hold', agent: false }, () => resolve('answered'))
+      .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+      .end();
+  });
+  await app.waitForLog('request held');
+  app.send('shutdown');
+  await app.waitForLog('handler started');
+  t.equal(await cut, 'ECONNRESET', 'the held request was cut');
+  const m = await scrape(t, port);
+  t.equal(m.get(key('deputy_shutdown_requests_cut_total')), 1, 'counted');
+  t.equal(m.get(key('deputy_http_requests_in_flight')), 0);
+  const timed = phases(m);
+  t.same(Object.keys(timed), ['delay', 'drain', 'handlers']);
+  t.ok(timed.delay! + timed.drain! >= 0.9 && timed.delay! + timed.drain! < 1.5, `delay and drain took their 1 s share (${timed.delay} + ${timed.drain} s)`);
+  app.send('release');
+  await app.exited;
 });
 
 t.test('DEPUTY_HEALTH_TOKEN gates /metrics (401 without, 200 with); probes stay open', async (t) => {
@@ -274,7 +325,7 @@ t.test('docs/metrics.md lists every metric with its type', async (t) => {
   new Deputy({ registry });
   const docs = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
   const metrics = await registry.getMetricsAsJSON();
-  t.ok(metrics.length >= 7);
+  t.ok(metrics.length >= 10);
   for (const metric of metrics) {
     t.match(docs, new RegExp(`^\\| \`${metric.name}\` \\| ${metric.type} \\|`, 'm'), `${metric.name} (${metric.type}) is in the table`);
   }

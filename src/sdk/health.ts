@@ -4,7 +4,7 @@
  * answers those paths and reports everything else as not handled).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { sdkLog } from '../log/logger.js';
 import { probeKindOf, type ProbeKind } from '../contract/probes.js';
 import { SETTINGS, settingText } from '../contract/settings.js';
@@ -39,29 +39,45 @@ export interface ProbeOptions {
 
 /** Anything that can answer a probe (the Deputy). */
 export interface ProbeSource {
-  probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
+  probe(kind: ProbeKind, options?: ProbeOptions): Promise<ProbeResult>;
   /** Served at `/metrics` when present; without it `/metrics` is not handled. */
   readonly registry?: MetricsRegistry | undefined;
 }
 
-function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
+/** A body's JSON and response headers (a raw array: the cheapest form for node:http). */
+interface Rendered {
+  readonly text: string;
+  readonly headers: readonly string[];
+}
+
+/**
+ * Frozen bodies (the Deputy's fixed answers: `{"status":"ready"}`…) are rendered once: on a busy
+ * app port, serialising the same few bytes thousands of times a second is measurable.
+ */
+const renderedOnce = new WeakMap<object, Rendered>();
+
+function render(body: object, extraHeaders?: Record<string, string>): Rendered {
   const text = JSON.stringify(body);
-  // Raw header array: the cheapest form for node:http, which matters on a busy app port.
   const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store'];
   if (extraHeaders) for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
-  res.writeHead(statusCode, headers);
-  res.end(method === 'HEAD' ? undefined : text);
+  return { text, headers };
+}
+
+function send(res: ServerResponse, method: string, statusCode: number, body: object, extraHeaders?: Record<string, string>): void {
+  let rendered = extraHeaders ? undefined : renderedOnce.get(body);
+  if (rendered === undefined) {
+    rendered = render(body, extraHeaders);
+    if (!extraHeaders && Object.isFrozen(body)) renderedOnce.set(body, rendered);
+  }
+  // writeHead reads the array without keeping or changing it, so one array serves every response.
+  res.writeHead(statusCode, rendered.headers as string[]);
+  res.end(method === 'HEAD' ? undefined : rendered.text);
 }
 
 function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const query = raw.indexOf('?');
   return query < 0 ? raw : raw.slice(0, query);
-}
-
-/** True when `handleProbeRequest` answers `url` for `source`: a probe path, or `/metrics` with a registry. */
-export function answersPath(url: string | undefined, source: ProbeSource): boolean {
-  return probeKindOf(url) !== undefined || (source.registry !== undefined && pathOf(url) === METRICS_PATH);
 }
 
 /** True when the query string asks for `verbose` (any value but `0` or `false`). */
@@ -92,67 +108,70 @@ function probeFailed(kind: ProbeKind, error: unknown): void {
 }
 
 /**
- * Answers `req` if it is for a probe path and returns true; returns false (and writes nothing)
- * for any other path, so the caller can pass the request on.
+ * Answers `req` if it is for a probe path (or `/metrics`, when the source has a registry) and
+ * returns true; returns false (and writes nothing) for any other path, so the caller can pass the
+ * request on.
  */
 export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): boolean {
-  const kind = probeKindOf(req.url);
-  if (kind === undefined) return handleMetricsRequest(req, res, source.registry);
-  const method = req.method ?? 'GET';
-  if (method !== 'GET' && method !== 'HEAD') {
-    send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-    return true;
-  }
-  // Probes stay unauthenticated; only the verbose detail is gated by the token.
-  const verbose = wantsVerbose(req.url!) && authorized(req);
-  let answer: ProbeResult | Promise<ProbeResult>;
-  try {
-    answer = source.probe(kind, { verbose });
-  } catch (error) {
-    probeFailed(kind, error);
-    send(res, method, 500, { status: 'error' });
-    return true;
-  }
-  if (answer instanceof Promise) {
-    answer.then(
-      (result) => send(res, method, result.statusCode, result.body),
-      (error: unknown) => {
-        probeFailed(kind, error);
-        send(res, method, 500, { status: 'error' });
-      },
-    );
-  } else {
-    send(res, method, answer.statusCode, answer.body);
-  }
-  return true;
+  return answerProbeRequest(req, res, source) !== undefined;
 }
 
 /**
- * Answers `/metrics` from `registry` (behind the token, when one is set); false for any other path
- * or without a registry. The exposition is built from state the metrics already hold: a scrape
- * runs no check.
+ * {@link handleProbeRequest}, returning the promise of the answer being sent (it never rejects),
+ * or undefined for a path that is not a probe's. Internal: Koa's middleware awaits it.
  */
-function handleMetricsRequest(req: IncomingMessage, res: ServerResponse, registry: MetricsRegistry | undefined): boolean {
-  if (registry === undefined || pathOf(req.url) !== METRICS_PATH) return false;
+export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): Promise<void> | undefined {
+  const kind = probeKindOf(req.url);
+  if (kind === undefined) return answerMetricsRequest(req, res, source.registry);
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
     send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-  } else if (!authorized(req)) {
-    send(res, method, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
-  } else {
-    registry.metrics().then(
-      (text) => {
-        res.writeHead(200, ['content-type', registry.contentType, 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store']);
-        res.end(method === 'HEAD' ? undefined : text);
-      },
-      (error: unknown) => {
-        // Usually an app collector that threw: name it, or the 500 alone hides it.
-        sdkLog().error({ err: error }, 'metrics scrape failed (a collect function of a metric in the registry threw); answered 500');
-        send(res, method, 500, { error: 'metrics_failed' });
-      },
-    );
+    return Promise.resolve();
   }
-  return true;
+  // Probes stay unauthenticated; only the verbose detail is gated by the token.
+  const verbose = wantsVerbose(req.url!) && authorized(req);
+  let answer: Promise<ProbeResult>;
+  try {
+    answer = source.probe(kind, { verbose });
+  } catch (error) {
+    answer = Promise.reject(error); // a ProbeSource that throws instead of rejecting
+  }
+  return answer.then(
+    (result) => send(res, method, result.statusCode, result.body),
+    (error: unknown) => {
+      probeFailed(kind, error);
+      send(res, method, 500, { status: 'error' });
+    },
+  );
+}
+
+/**
+ * Answers `/metrics` from `registry` (behind the token, when one is set): the promise of the
+ * answer being sent (it never rejects), or undefined for any other path or without a registry.
+ * The exposition is built from state the metrics already hold: a scrape runs no check.
+ */
+function answerMetricsRequest(req: IncomingMessage, res: ServerResponse, registry: MetricsRegistry | undefined): Promise<void> | undefined {
+  if (registry === undefined || pathOf(req.url) !== METRICS_PATH) return undefined;
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+    return Promise.resolve();
+  }
+  if (!authorized(req)) {
+    send(res, method, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+    return Promise.resolve();
+  }
+  return registry.metrics().then(
+    (text) => {
+      res.writeHead(200, ['content-type', registry.contentType, 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store']);
+      res.end(method === 'HEAD' ? undefined : text);
+    },
+    (error: unknown) => {
+      // Usually an app collector that threw: name it, or the 500 alone hides it.
+      sdkLog().error({ err: error }, 'metrics scrape failed (a collect function of a metric in the registry threw); answered 500');
+      send(res, method, 500, { error: 'metrics_failed' });
+    },
+  );
 }
 
 /** A request listener for a dedicated health server: probe paths (and `/metrics` with a registry), else 404. */
@@ -160,4 +179,33 @@ export function healthListener(source: ProbeSource): (req: IncomingMessage, res:
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };
+}
+
+/** Starts a dedicated health server for `source` on `host:port`; rejects naming the port when it cannot listen. */
+export function listenHealth(source: ProbeSource, port: number, host: string): Promise<Server> {
+  const server = createServer(healthListener(source));
+  // Probes are tiny; a client that dawdles must not hold a socket for long.
+  server.requestTimeout = 5000;
+  server.headersTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    const onListenError = (error: NodeJS.ErrnoException): void => {
+      const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${SETTINGS.healthCheckPort.env} or pass { port }` : '';
+      reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
+    };
+    server.once('error', onListenError);
+    server.listen(port, host, () => {
+      // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
+      // with no listener would crash the app: log it and keep serving.
+      server.off('error', onListenError);
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        sdkLog().error(
+          { phase: 'health', err: error, host, port },
+          `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
+        );
+      });
+      const address = server.address();
+      sdkLog().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
+      resolve(server);
+    });
+  });
 }

@@ -3,7 +3,9 @@
  * returns them beside the app's own. Sequence: a Deputy given a registry finds the prom-client
  * module that made it (prom-client is an optional peer: with no registry it is never loaded) →
  * the metrics are registered there → gauges read the Deputy's state when scraped (their `collect`),
- * so a scrape never runs a check; check durations and failures are counted as each run ends.
+ * so a scrape never runs a check; check durations and failures are counted as each run ends;
+ * shutdown phases are timed from the shutdown's internal observer hook (each phase as it begins,
+ * then the record's own durations at the end).
  * Names, types and labels are stable and documented in docs/metrics.md.
  */
 import { createRequire } from 'node:module';
@@ -11,6 +13,8 @@ import { UsageError } from '../contract/errors.js';
 import type { CheckRegistry, CheckResult } from './checks.js';
 import type { ConnectionStates } from './drain.js';
 import type { ProbeKind } from './health.js';
+import type { ShutdownObserver } from './shutdown-observer.js';
+import type { ShutdownPhase, ShutdownRecord } from './shutdown-record.js';
 import type { MetricsRegistry } from './types.js';
 
 /** What the metrics read of the Deputy. */
@@ -20,6 +24,12 @@ export interface MetricsSource {
   shuttingDown(): boolean;
   /** The attached servers' connections. */
   connections(): ConnectionStates;
+  /** Requests and streams cut at the drain deadline so far. */
+  requestsCut(): number;
+  /** Tracked work (`deputy.track()`) running now. */
+  trackedInFlight(): number;
+  /** Adds an observer of the shutdown's phases and its final record. */
+  observeShutdown(observer: ShutdownObserver): void;
 }
 
 /** The checks of each probe whose results are counted (label `probe`). */
@@ -40,6 +50,9 @@ const METRIC_NAMES = Object.freeze({
   checkFailures: 'deputy_check_failures_total',
   requestsInFlight: 'deputy_http_requests_in_flight',
   connections: 'deputy_http_connections',
+  trackedInFlight: 'deputy_tracked_work_in_flight',
+  phaseSeconds: 'deputy_shutdown_phase_seconds',
+  requestsCut: 'deputy_shutdown_requests_cut_total',
 });
 
 type Labels = Record<string, string>;
@@ -61,6 +74,7 @@ interface Gauge {
 
 interface Counter {
   inc(labels: Labels, value?: number): void;
+  inc(value?: number): void;
 }
 
 interface Histogram {
@@ -133,6 +147,39 @@ function checkRegistry(registry: MetricsRegistry): void {
 }
 
 const PROBES: readonly ProbeKind[] = ['live', 'ready', 'startup'];
+const PHASES = ['delay', 'drain', 'handlers'] as const;
+
+/**
+ * How long each shutdown phase took, or has taken so far: timed from when each began (the
+ * observer hears of it), and from the final record once it comes (just before the exit).
+ */
+class PhaseClock {
+  readonly #startedAt = new Map<ShutdownPhase, number>();
+  #final: ShutdownRecord['phases'] | undefined;
+
+  readonly observer: ShutdownObserver = (phase, record) => {
+    if (phase === 'done') this.#final = record?.phases;
+    else this.#startedAt.set(phase, performance.now());
+  };
+
+  /** Seconds per phase begun, in order; phases not reached are left out. */
+  seconds(): Array<[phase: (typeof PHASES)[number], seconds: number]> {
+    const out: Array<[(typeof PHASES)[number], number]> = [];
+    for (let i = 0; i < PHASES.length; i += 1) {
+      const phase = PHASES[i]!;
+      const started = this.#startedAt.get(phase);
+      if (started === undefined) continue;
+      if (this.#final !== undefined) {
+        out.push([phase, this.#final[phase].durationMs / 1000]);
+        continue;
+      }
+      // A phase ends when the next begins; the one running now counts up to this scrape.
+      const next = PHASES[i + 1] === undefined ? undefined : this.#startedAt.get(PHASES[i + 1]!);
+      out.push([phase, ((next ?? performance.now()) - started) / 1000]);
+    }
+    return out;
+  }
+}
 
 /** Registers the Deputy's metrics in `registry`; they read `source` and `checks` from then on. */
 export function registerDeputyMetrics(registry: MetricsRegistry, source: MetricsSource, checks: MetricsChecks): void {
@@ -202,6 +249,35 @@ export function registerDeputyMetrics(registry: MetricsRegistry, source: Metrics
       connections.set({ state: 'active' }, states.active);
       connections.set({ state: 'idle' }, states.idle);
       connections.set({ state: 'upgraded' }, states.upgraded);
+    },
+  });
+  const tracked: Gauge = new Gauge({
+    name: METRIC_NAMES.trackedInFlight,
+    help: 'Work tracked with deputy.track() and still running.',
+    registers,
+    collect: () => tracked.set(source.trackedInFlight()),
+  });
+  const clock = new PhaseClock();
+  source.observeShutdown(clock.observer);
+  const phaseSeconds: Gauge = new Gauge({
+    name: METRIC_NAMES.phaseSeconds,
+    help: 'How long each shutdown phase took, or has taken so far while it runs; absent until the phase begins.',
+    labelNames: ['phase'],
+    registers,
+    collect: () => {
+      for (const [phase, seconds] of clock.seconds()) phaseSeconds.set({ phase }, seconds);
+    },
+  });
+  // Read from the drain as requests are cut, so a scrape during the handlers phase sees them.
+  let cutCounted = 0;
+  const requestsCut: Counter = new Counter({
+    name: METRIC_NAMES.requestsCut,
+    help: 'Requests and streams still in flight at the drain deadline, cut when their connections were destroyed.',
+    registers,
+    collect: () => {
+      const cut = source.requestsCut();
+      if (cut > cutCounted) requestsCut.inc(cut - cutCounted);
+      cutCounted = cut;
     },
   });
 }

@@ -38,6 +38,14 @@ export interface DeputyOptions {
    */
   readonly livenessFailsOnShutdown?: boolean;
   /**
+   * Treat an uncaught exception or unhandled rejection as the start of a shutdown: it is logged
+   * (fatal, with the error), readiness fails, requests in flight and tracked work finish under
+   * the usual deadline (without the drain delay: see docs/sdk.md), the handlers run, and the
+   * process exits with `failureExitCode`. A second crash during the shutdown exits at once.
+   * Off: Node's own behaviour (print the error, exit 1 at once). Default: false.
+   */
+  readonly shutdownOnCrash?: boolean;
+  /**
    * A prom-client `Registry` (e.g. `client.register`, so the app's own metrics come along): the
    * Deputy registers its metrics there (see docs/metrics.md) and its health server answers
    * `GET /metrics` with the registry's exposition. Without one, `/metrics` is not served and
