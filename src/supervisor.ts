@@ -9,7 +9,8 @@
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/reaper.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describeExecFailure } from './exec-failure.js';
 import { createLineLogger } from './line-log.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from './protocol.js';
 import { processStartTime } from './proc.js';
@@ -19,10 +20,7 @@ import type { SuperviseOptions } from './types.js';
 import type { PreStopHook } from './prestop.js';
 
 export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from './protocol.js';
-/** The command was not found. */
-export const EXIT_NOT_FOUND = 127;
-/** The command was found but could not be executed. */
-export const EXIT_NOT_EXECUTABLE = 126;
+export { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND } from './exec-failure.js';
 /** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -100,7 +98,13 @@ class Supervision {
 
       this.#startedAt = Date.now();
       this.#startTicks = processStartTime('self') ?? 0;
-      const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      let child: ChildProcess;
+      try {
+        child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      } catch (error) {
+        this.#onSpawnError(error as NodeJS.ErrnoException); // E2BIG, ENAMETOOLONG, ENOTDIR, …: thrown, not emitted
+        return;
+      }
       child.on('error', this.#onSpawnError);
       if (child.pid === undefined) return; // 'error' follows on the next tick
       this.#childPid = child.pid;
@@ -127,25 +131,14 @@ class Supervision {
     });
   }
 
+  /** The child's 'error' event, and what spawn() throws: either way the command could not start. */
   readonly #onSpawnError = (error: NodeJS.ErrnoException): void => {
     if (this.#childPid !== 0) {
       this.#log.error({ err: error }, 'child process error');
       return;
     }
-    const notFound = error.code === 'ENOENT';
-    const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-    // Say what to do about it: this line is often all a user sees of a crash-looping container.
-    const path = process.env.PATH ?? '';
-    let message: string;
-    if (!notFound) {
-      const hint = error.code === 'EACCES' ? ' (a directory, or missing the execute bit: chmod +x)' : '';
-      message = `cannot execute ${this.#command}: ${error.code ?? error.message}${hint}`;
-    } else if (this.#command.includes('/')) {
-      message = `command not found: ${this.#command} (no such file; or a script whose #! interpreter is missing)`;
-    } else {
-      message = `command not found: ${this.#command} (is it installed and on PATH? PATH=${path})`;
-    }
-    this.#log.error({ command: this.#command, code: error.code, status, PATH: notFound ? path : undefined }, message);
+    const { status, code, message } = describeExecFailure(this.#command, this.#args, process.env, error);
+    this.#log.error({ command: this.#command, code, status, PATH: code === 'ENOENT' ? (process.env.PATH ?? '') : undefined }, message);
     this.#settle(status);
   };
 
