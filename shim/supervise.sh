@@ -217,12 +217,12 @@ path_through_file() {
 
 # Sets REPLY to why execve would certainly fail with E2BIG for the command line "$@" and the
 # exported environment, or returns 1: a string over the kernel's per-string limit (32 pages), or
-# everything together over its total (a quarter of the stack limit, at most 6 MiB, at least
-# 128 KiB, less a pointer per string). Only called when BASH_ENV is set: the arguments and
-# environment this script received fit the kernel's limits (it was exec'd with them), and only
-# a BASH_ENV file, sourced before this script, can grow them.
+# all of them over its total (a quarter of the stack limit, at most 6 MiB, at least 128 KiB, less
+# a pointer per string). Only called when BASH_ENV is set: the arguments and environment this
+# script received fit the kernel's limits (it was exec'd with them), and only a BASH_ENV file,
+# sourced before this script, can grow them. Without a fork, which costs more than the loops.
 exec_too_big() {
-  local LC_ALL=C name text bytes total=0 count=0 largest=0 largest_what='' page_bytes='' string_max stack total_max key value unit i
+  local LC_ALL=C i name text bytes total=0 count=0 largest=0 largest_what='' line key value unit page_bytes='' stack total_max
   local -a names
   for ((i = 1; i <= $#; i++)); do
     text=${!i}
@@ -230,26 +230,34 @@ exec_too_big() {
     total=$((total + bytes)) count=$((count + 1))
     ((bytes <= largest)) || largest=$bytes largest_what="argument $((i - 1))"
   done
-  mapfile -t names < <(compgen -e)
+  names=("${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}" "${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}" "${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}" "${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}" "${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}" "${!_@}")
   for name in "${names[@]}"; do
-    text=${!name-}
+    [[ -v $name && ${!name@a} == *x* && ${!name@a} != *[aA]* ]] || continue # bash exports no arrays
+    text=${!name}
     bytes=$((${#name} + ${#text} + 2))
     total=$((total + bytes)) count=$((count + 1))
     ((bytes <= largest)) || largest=$bytes largest_what="environment variable $name"
   done
+  # Within the least limits of any kernel (32 pages of 4 KiB a string, 128 KiB in all): it fits.
+  ((largest > 131072 || total + ${#command_path} + 1 + 8 * count > 131072)) || return 1
   while read -r key value unit; do
     if [[ $key == KernelPageSize: && $unit == kB ]]; then
       page_bytes=$((value * 1024))
       break
     fi
   done 2>/dev/null <"/proc/$$/smaps"
-  string_max=$((32 * ${page_bytes:-0}))
-  stack=$(ulimit -s)
-  if [[ $stack == unlimited ]]; then total_max=6291456; else total_max=$((stack * 1024 / 4)); fi
+  stack=unlimited
+  while IFS= read -r line; do
+    if [[ $line == 'Max stack size '* ]]; then
+      read -r _ _ _ stack _ <<<"$line"
+      break
+    fi
+  done 2>/dev/null <"/proc/$$/limits"
+  if [[ $stack =~ ^[0-9]+$ ]]; then total_max=$((stack / 4)); else total_max=6291456; fi
   ((total_max <= 6291456)) || total_max=6291456
   ((total_max >= 131072)) || total_max=131072
   total_max=$((total_max - 8 * count - ${#command_path} - 1)) # a pointer per string; the file name is copied too
-  if ! (((string_max > 0 && largest > string_max) || total > total_max)); then
+  if ! (((${page_bytes:-0} > 0 && largest > 32 * page_bytes) || total > total_max)); then
     return 1
   fi
   REPLY="the arguments and environment are too big for the kernel: each string must be under 128 KiB (32 pages) and all of them together under a quarter of the stack limit (ulimit -s); the largest is $largest_what, $largest bytes, of $total in all — pass large data through a file"

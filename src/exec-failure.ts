@@ -15,7 +15,7 @@ export const EXIT_NOT_EXECUTABLE = 126;
 
 /** What to do, by errno (ENOENT and E2BIG are worded from the command and its arguments). */
 const HINTS: Readonly<Record<string, string>> = {
-  EACCES: 'a directory, missing the execute bit (chmod +x), or on a noexec mount',
+  EACCES: 'a directory, or missing the execute bit: chmod +x',
   ENAMETOOLONG: 'the command name or path is too long: a name is at most 255 bytes, a path 4095',
   ENOTDIR: 'a component of the path is not a directory',
   ELOOP: 'too many symbolic links in the path: a symlink loop?',
