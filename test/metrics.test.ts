@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import client from 'prom-client';
 import Koa from 'koa';
+import Fastify from 'fastify';
+import deputyPlugin from '../src/fastify.js';
 import { Deputy, NotReady, withProbes, koaProbes } from '../src/index.js';
 import { ROOT, setEnv, spawnFixture } from './helpers.js';
 import { get, listen, serve } from './probe-http.js';
@@ -267,6 +269,19 @@ t.test('with a registry, /metrics is served on the app port too (node:http, Koa)
       .end();
   });
   t.equal(post, 405, 'POST /metrics → 405');
+});
+
+t.test('the Fastify plugin serves /metrics with a registry, and leaves it to the app without', async (t) => {
+  for (const registry of [new client.Registry(), undefined]) {
+    const app = Fastify();
+    t.teardown(() => app.close());
+    await app.register(deputyPlugin, { deputy: new Deputy({ registry }), close: false });
+    if (registry === undefined) app.get('/metrics', async () => 'app metrics');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const answer = await get((app.server.address() as { port: number }).port, '/metrics');
+    if (registry) t.equal(parse(answer.text).get(key('deputy_up', { probe: 'live' })), 1, 'with a registry: ours');
+    else t.same([answer.status, answer.text], [200, 'app metrics'], "without: the app's route");
+  }
 });
 
 t.test('check runs: timeouts counted with their reason, cache hits are not runs, liveness labelled live', async (t) => {
