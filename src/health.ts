@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sdkLogger } from './log.js';
+import { LogLimiter, type RepeatedEvent } from './log-limit.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
@@ -85,9 +86,16 @@ function mayShowDetail(req: IncomingMessage): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it. */
+const PROBE_FAILED: RepeatedEvent = { event: 'probe-failed', level: 'error', what: 'probes that failed unexpectedly' };
+let probeLog: LogLimiter | undefined;
+
+/**
+ * A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it.
+ * It fails on every probe, and anyone who reaches the port can probe: rate-limited.
+ */
 function probeFailed(kind: ProbeKind, error: unknown): void {
-  sdkLogger().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
+  probeLog ??= new LogLimiter(sdkLogger());
+  probeLog.log(PROBE_FAILED, { err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   DeputyError,
 } from './errors.js';
 import { sdkLog } from './log.js';
+import { LogLimiter, type RepeatedEvent } from './log-limit.js';
 import {
   SOCKET_PATH_MAX_BYTES,
   TERMINATE_MESSAGE,
@@ -45,6 +46,11 @@ let registration: GracefulTerminatorHandle | undefined;
 
 /** How many preview bytes of an unexpected datagram reach the log. */
 const PREVIEW_BYTES = 64;
+
+// Anyone who can write to the IPC directory can send these as fast as they like: rate-limited.
+const IGNORED_DATAGRAM: RepeatedEvent = { event: 'ignored-datagram', level: 'warn', what: 'ignored datagrams' };
+const TERMINATE_REPEATED: RepeatedEvent = { event: 'terminate-repeated', level: 'info', what: 'repeated terminate requests' };
+const SOCKET_ERROR: RepeatedEvent = { event: 'terminator-socket-error', level: 'warn', what: 'terminator socket errors' };
 
 function errnoName(code: number | string | undefined): string | undefined {
   if (typeof code === 'string') return code;
@@ -125,11 +131,12 @@ export function gracefulTerminator(
   clearStaleSocket(path);
 
   const log = sdkLog();
+  const limited = new LogLimiter(log);
   let running: Promise<void> | undefined;
 
   const run = (via: string): Promise<void> => {
     if (running) {
-      log.info({ via }, 'terminate requested again; shutdown is already running');
+      limited.log(TERMINATE_REPEATED, { via }, 'terminate requested again; shutdown is already running');
       return running;
     }
     log.info({ via }, 'terminate requested; running the graceful terminator');
@@ -154,6 +161,7 @@ export function gracefulTerminator(
     socketOpen = false;
     socket.close();
     removeIfSocket(path);
+    limited.flush(); // what the socket received and did not log one by one is counted now
   };
   let bindError: UnixDgramError | undefined;
   socket.on('error', (error) => {
@@ -168,14 +176,15 @@ export function gracefulTerminator(
     throw new DeputyError('EDEPUTY_BIND', `cannot bind ${path}: ${code ?? bindError.message}`);
   }
   socket.removeAllListeners('error');
-  socket.on('error', (error) => log.warn({ err: error, code: errnoName(error.code) }, 'terminator socket error'));
+  socket.on('error', (error) => limited.log(SOCKET_ERROR, { err: error, code: errnoName(error.code) }, 'terminator socket error'));
   chmodSync(path, 0o600);
   socket.on('message', (payload) => {
     if (isTerminateMessage(payload)) {
       void run('socket');
       return;
     }
-    log.warn(
+    limited.log(
+      IGNORED_DATAGRAM,
       { bytes: payload.length, preview: payload.subarray(0, PREVIEW_BYTES).toString('latin1') },
       `ignored a datagram that is not "${TERMINATE_MESSAGE}"`,
     );
