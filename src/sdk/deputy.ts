@@ -10,6 +10,7 @@ import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from '
 import { UsageError } from '../contract/errors.js';
 import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLog } from '../log/logger.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
 
 /** Environment variable: health server port (default 8081). */
@@ -43,6 +44,7 @@ function portFromEnv(): number {
   return port;
 }
 
+const HEALTH_SERVER_ERROR: RepeatedEvent = { event: 'health-server-error', level: 'error', what: 'health server errors' };
 
 const NO_CHECKS: readonly CheckResult[] = [];
 
@@ -187,8 +189,12 @@ export class Deputy {
         // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
         // with no listener would crash the app: log it and keep serving.
         server.off('error', onListenError);
+        // Repeats as long as the cause lasts (every accept while out of descriptors): rate-limited.
+        const limited = new LogLimiter(sdkLog());
+        server.once('close', () => limited.flush());
         server.on('error', (error: NodeJS.ErrnoException) => {
-          sdkLog().error(
+          limited.log(
+            HEALTH_SERVER_ERROR,
             { phase: 'health', err: error, host, port },
             `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
           );

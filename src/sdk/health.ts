@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sdkLog } from '../log/logger.js';
 import { probeKindOf, type ProbeKind } from '../contract/probes.js';
 import { SETTINGS } from '../contract/settings.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
@@ -68,9 +69,16 @@ function mayShowDetail(req: IncomingMessage): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it. */
+const PROBE_FAILED: RepeatedEvent = { event: 'probe-failed', level: 'error', what: 'probes that failed unexpectedly' };
+let probeLog: LogLimiter | undefined;
+
+/**
+ * A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it.
+ * It fails on every probe, and anyone who reaches the port can probe: rate-limited.
+ */
 function probeFailed(kind: ProbeKind, error: unknown): void {
-  sdkLog().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
+  probeLog ??= new LogLimiter(sdkLog());
+  probeLog.log(PROBE_FAILED, { err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
 }
 
 /**
