@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Test } from 'tap';
-import { killTree } from '../helpers.js';
+import { killTree, type Child } from '../helpers.js';
 
 /** How a watched child ended. */
 export interface Watched {
@@ -119,4 +119,21 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
 /** Output lines (stdout then stderr), without the final empty string. */
 export function outputLines(run: Pick<Watched, 'stdout' | 'stderr'>): string[] {
   return `${run.stdout}${run.stderr}`.split('\n').filter((line, index, all) => line !== '' || index < all.length - 1);
+}
+
+/**
+ * Resolves with the child's exit status and how long after `since` it came, or status -1 when it
+ * has not exited within `timeoutMs` (it is then SIGKILLed, tree and all, by pid).
+ */
+export async function exitWithin(child: Child, timeoutMs: number, since = Date.now()): Promise<{ status: number; afterMs: number }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, since + timeoutMs - Date.now()))));
+  const outcome = await Promise.race([child.exited, late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    killTree(child.pid);
+    await child.exited;
+    return { status: -1, afterMs: Date.now() - since };
+  }
+  return { status: outcome.status, afterMs: Date.now() - since };
 }
