@@ -3,11 +3,12 @@
  * memory, killed by pid at a hard deadline), TCP servers that misbehave on purpose, and waiting
  * for a condition with a bounded deadline instead of sleeping.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Test } from 'tap';
-import { killTree, type Child } from '../helpers.js';
+import { childrenOf } from '../../src/proc.js';
+import { DEPUTY_BIN, killTree, spawnChild, type Child } from '../helpers.js';
 
 /** How a watched child ended. */
 export interface Watched {
@@ -136,4 +137,42 @@ export async function exitWithin(child: Child, timeoutMs: number, since = Date.n
     return { status: -1, afterMs: Date.now() - since };
   }
   return { status: outcome.status, afterMs: Date.now() - since };
+}
+
+/** `unshare` flags for a real PID 1; --kill-child: killing unshare (by pid) ends the namespace. */
+export const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
+
+/** Why the supervisor cannot run as a real PID 1 here, or undefined when it can. */
+export function pid1Unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
+  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
+  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
+  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
+  return undefined;
+}
+
+/** `deputy supervise` running as PID 1 of a new pid namespace. */
+export interface Pid1 extends Child {
+  /** The supervisor's pid as seen from the test (outside its namespace). */
+  readonly supervisorPid: number;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts `deputy supervise …args` as PID 1 and resolves once it has logged its start. */
+export async function superviseAsPid1(t: Test, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Pid1> {
+  const child = spawnChild(t, 'unshare', [...UNSHARE, process.execPath, DEPUTY_BIN, 'supervise', ...args], env);
+  await child.waitForLog('supervisor started');
+  const supervisorPid = childrenOf(child.pid)[0] ?? 0;
+  if (supervisorPid === 0) throw new Error(`the supervisor exited at once; logs: ${JSON.stringify(child.logs)}`);
+  t.teardown(() => {
+    // Once unshare has exited it has reaped the supervisor, whose pid may then be someone else's.
+    if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+    try {
+      process.kill(supervisorPid, 'SIGKILL'); // as PID 1 this ends the whole namespace
+    } catch {
+      // exited
+    }
+  });
+  return { ...child, supervisorPid, kill: (signal) => process.kill(supervisorPid, signal) };
 }
