@@ -136,7 +136,12 @@ export async function exitWithin(child: Child, timeoutMs: number, since = Date.n
     await child.exited;
     return { status: -1, afterMs: Date.now() - since };
   }
-  return { status: outcome.status, afterMs: Date.now() - since };
+  const afterMs = Date.now() - since;
+  // 'exit' can come before the last output: let stdout and stderr drain (unless a leftover
+  // process still holds them open) before the caller reads the logs.
+  const drained = (): boolean => [child.process.stdout, child.process.stderr].every((stream) => !stream || stream.destroyed || stream.readableEnded);
+  await waitUntil(drained, 2000, 'the output to drain').catch(() => {});
+  return { status: outcome.status, afterMs };
 }
 
 /** `unshare` flags for a real PID 1; --kill-child: killing unshare (by pid) ends the namespace. */

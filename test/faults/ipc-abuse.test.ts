@@ -92,15 +92,15 @@ t.test('deputy terminate with a bad pid file: exit 1, one line naming the file, 
   await inParallel(garbage(t), 3, async ([what, plant]) => {
     const dir = tempIpcDir(t);
     plant(dir);
-    const run = await runWatched(t, NODE, [DEPUTY_BIN, 'terminate', '--timeout', '2s'], { DEPUTY_IPC_DIR: dir }, 12_000);
+    const run = await runWatched(t, NODE, [DEPUTY_BIN, 'terminate', '--timeout', '2s'], { DEPUTY_IPC_DIR: dir }, 15_000);
     const lines = outputLines(run);
     t.equal(run.status, 1, `${what}: exit 1 (not a hang, not a crash)`);
     t.equal(lines.length, 1, `${what}: one line (${JSON.stringify(lines.map((line) => line.slice(0, 160)))})`);
     t.match(lines[0] ?? '', /^deputy terminate: /, `${what}: says who`);
     const expected = what.startsWith('the pid of') ? /no graceful-terminator socket for pid \d+/ : new RegExp(`pid file ${join(dir, PID_FILE)}`);
     t.match(lines[0] ?? '', expected, `${what}: names what is wrong`);
-    // Mostly Node's start-up, which a busy 2-core machine stretches; a hang is killed at 12 s.
-    t.ok(run.wallMs < 8000, `${what}: done in ${run.wallMs} ms`);
+    // Mostly Node's start-up, which a busy 2-core machine stretches to seconds; a hang is killed at 15 s.
+    t.ok(run.wallMs < 10_000, `${what}: done in ${run.wallMs} ms`);
     t.ok(run.peakRssKb < 160 * 1024, `${what}: peak RSS ${Math.round(run.peakRssKb / 1024)} MB`);
     t.comment(`deputy terminate, ${what}: exit ${run.status} in ${run.wallMs} ms, peak RSS ${Math.round(run.peakRssKb / 1024)} MB`);
   });
@@ -121,7 +121,7 @@ for (const [name, commandLine, isFallback] of SUPERVISORS) {
       const dir = tempIpcDir(t);
       const [command, ...args] = commandLine(['sh', '-c', CHILD_EXITING_ON_SIGTERM]);
       const supervised = spawnChild(t, command!, args, { DEPUTY_IPC_DIR: dir, DEPUTY_TIMEOUT: '5s' });
-      await waitUntil(() => supervised.stdout.includes('ready'), 10_000, `${name}'s child to start`);
+      await waitUntil(() => supervised.stdout.includes('ready'), 30_000, `${name}'s child to start`);
       plant(dir);
       const sentAt = Date.now();
       supervised.process.kill('SIGTERM');

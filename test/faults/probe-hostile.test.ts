@@ -13,7 +13,10 @@ import { hostileServer, outputLines, runWatched, type Hostile, type Watched } fr
 
 const PROBE_SH = join(ROOT, 'shim', 'probe.sh');
 const TIMEOUT_MS = 1000;
-/** After the probe's own timeout: process exit and scheduling on a busy 2-core machine. */
+/**
+ * After the probe's own timeout: its exit, plus however long the same probe took from accept to
+ * exit against a well-behaved server (which grows with the machine's load).
+ */
 const MARGIN_MS = 700;
 /** Over the same probe's peak against a well-behaved server: far below a buffered 100 MB body. */
 const MEMORY_SLACK_KB = 48 * 1024;
@@ -73,7 +76,8 @@ const BEHAVIOURS: Record<string, Behaviour> = {
 
 interface Case {
   readonly server: string;
-  readonly status: number;
+  /** The documented status; a list when it depends on how fast the probe gets through the flood. */
+  readonly status: number | readonly number[];
   /** What the one line says. */
   readonly line: RegExp;
 }
@@ -99,7 +103,9 @@ const SH_CASES: readonly Case[] = [
   { server: 'a redirect loop', status: 1, line: /^live: unhealthy: 302/ },
   { server: 'headers dripping a byte at a time', status: 1, line: /^live: unhealthy: no answer within 1s/ },
   { server: 'header lines dripping forever', status: 1, line: /^live: unhealthy: no answer within 1s/ },
-  { server: 'an endless header flood', status: 2, line: /^live: unreachable: not an HTTP answer/ },
+  // bash reads a socket a byte at a time: on a loaded machine 16 KiB of headers may take longer
+  // than the timeout, and then it is "no answer in time".
+  { server: 'an endless header flood', status: [2, 1], line: /^live: (unreachable: not an HTTP answer|unhealthy: no answer within 1s)/ },
 ];
 
 type Prober = (port: number) => [string, string[], NodeJS.ProcessEnv];
@@ -119,6 +125,7 @@ async function hostileSuite(t: Test, name: string, prober: Prober, cases: readon
   for (const [behaviour, onConnection] of Object.entries(BEHAVIOURS)) servers.set(behaviour, await hostileServer(t, onConnection));
   const baseline = await probeOnce(t, servers.get('healthy')!, prober);
   t.equal(baseline.status, 0, `${name} against a well-behaved server: healthy`);
+  t.comment(`${name} against a well-behaved server: exit ${baseline.status} ${baseline.afterAcceptMs} ms after accept, peak RSS ${Math.round(baseline.peakRssKb / 1024)} MB`);
   // Two at a time: the silent and dripping peers cost wall time, not CPU.
   const queue = [...cases];
   const results = new Map<string, Watched & { afterAcceptMs: number }>();
@@ -129,10 +136,12 @@ async function hostileSuite(t: Test, name: string, prober: Prober, cases: readon
   for (const { server, status, line } of cases) {
     const run = results.get(server)!;
     const lines = outputLines(run);
-    t.equal(run.status, status, `${name} vs ${server}: exit ${status}`);
+    if (typeof status === 'number') t.equal(run.status, status, `${name} vs ${server}: exit ${status}`);
+    else t.ok(status.includes(run.status), `${name} vs ${server}: exit ${status.join(' or ')} (${run.status})`);
     t.equal(lines.length, 1, `${name} vs ${server}: one line (${JSON.stringify(lines.map((l) => l.slice(0, 120)))})`);
     t.match(lines[0] ?? '', line, `${name} vs ${server}: says what it saw`);
-    t.ok(run.afterAcceptMs <= TIMEOUT_MS + MARGIN_MS, `${name} vs ${server}: exits ${run.afterAcceptMs} ms after the server accepted it (≤ ${TIMEOUT_MS} + ${MARGIN_MS})`);
+    const boundMs = TIMEOUT_MS + MARGIN_MS + baseline.afterAcceptMs;
+    t.ok(run.afterAcceptMs <= boundMs, `${name} vs ${server}: exits ${run.afterAcceptMs} ms after the server accepted it (≤ ${boundMs})`);
     t.ok(
       run.peakRssKb <= baseline.peakRssKb + MEMORY_SLACK_KB,
       `${name} vs ${server}: peak RSS ${Math.round(run.peakRssKb / 1024)} MB (well-behaved: ${Math.round(baseline.peakRssKb / 1024)} MB)`,
