@@ -72,9 +72,8 @@ export function readEntrypointPid(dir: string = ipcDir()): number | undefined {
   try {
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new MalformedPidFileError(path, undefined, `cannot be opened (${code ?? (error as Error).message})`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
   try {
     const stats = fstatSync(fd);
