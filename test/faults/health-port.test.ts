@@ -1,19 +1,18 @@
 // The Deputy's health port under abuse, against a real app (test/fixtures/deputy-app.js on a free
 // loopback port): 300 slowloris connections, the same when they exhaust the process's file
 // descriptors, malformed request lines, 100 KiB headers, random bytes, thousands of pipelined
-// GETs (read, and never read). What must hold: real probes on fresh connections keep answering
+// GETs on one socket. What must hold: real probes on fresh connections keep answering
 // correctly within 1 s each (or, once descriptors ran out, again within the request timeout), the
 // dawdlers are cut within the request timeout, the app survives with bounded memory and logs a
 // bounded number of lines.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { HEALTH_REQUEST_TIMEOUT_MS } from '../../src/health.js';
 import { FIXTURES, spawnChild, spawnFixture, type Child } from '../helpers.js';
-import { rssKb, waitUntil } from './abuse.js';
+import { rssKb } from './abuse.js';
 
 const PROBE_DEADLINE_MS = 1000;
 /** Node checks the request timeout every second; then the 408 and the close. */
@@ -154,16 +153,6 @@ t.test('dawdlers that exhaust the file descriptors: the app survives and answers
   t.comment(`limit ${limit} descriptors, ${limit + 50} dawdlers: ${refused} probes failed, answering again after ${recoveredAfterMs} ms; ${app.logs.length - logsBefore} log lines`);
 });
 
-/** Open server-side connections on `port` (sockets still owned by a process), from /proc/net/tcp. */
-function serverConnections(port: number): number {
-  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/tcp', 'latin1')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f.length > 9 && f[1]!.endsWith(local) && f[3] !== '0A' && f[9] !== '0').length;
-}
-
 /** Sends `payload` on a fresh connection; resolves with what came back once the server closed it. */
 function exchange(port: number, payload: string | Buffer, timeoutMs = 5000): Promise<{ answer: string; closed: boolean }> {
   return new Promise((resolve) => {
@@ -183,7 +172,7 @@ function exchange(port: number, payload: string | Buffer, timeoutMs = 5000): Pro
   });
 }
 
-t.test('malformed, oversized, random and pipelined input: answered or cut, and probes still answer', { skip: linuxOnly }, async (t) => {
+t.test('malformed, oversized, random and pipelined input: answered or closed, and probes still answer', { skip: linuxOnly }, async (t) => {
   const { app, port, rssBeforeKb, logsBefore } = await startApp(t);
   const get = 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n';
 
@@ -205,23 +194,8 @@ t.test('malformed, oversized, random and pipelined input: answered or cut, and p
   const answered = answer.split('HTTP/1.1 200 OK').length - 1;
   t.equal(answered, pipelined, `${pipelined} pipelined GETs on one socket: all answered (${Date.now() - started} ms)`);
   await probesAnswer(t, port, `after ${pipelined} pipelined GETs`);
-
-  // A client that pipelines 30,000 GETs and never reads: once the server's writes back up, the
-  // request parsed after the pause never completes, and the request timeout must cut it. Its
-  // 30,000 requests cost the server a second or two of CPU first, so the probes come after.
-  const unread = connect(port, '127.0.0.1');
-  unread.on('error', () => {});
-  unread.pause();
-  unread.write(get.repeat(30_000));
-  t.teardown(() => unread.destroy());
-  const unreadSince = Date.now();
-  await waitUntil(() => serverConnections(port) === 1, 5000, 'the server to accept the client that never reads');
-  await waitUntil(() => serverConnections(port) === 0, 15_000, 'the server to cut the client that never reads').catch((error: Error) => t.fail(error.message));
-  const unreadCutMs = Date.now() - unreadSince;
-  t.equal(serverConnections(port), 0, `the client that never reads its 30,000 answers is cut (after ${unreadCutMs} ms)`);
-  await probesAnswer(t, port, 'afterwards');
   const grownKb = (rssKb(app.pid) ?? 0) - rssBeforeKb;
-  t.ok(grownKb < 128 * 1024, `memory grew ${Math.round(grownKb / 1024)} MB`);
+  t.ok(grownKb < 64 * 1024, `memory grew ${Math.round(grownKb / 1024)} MB`);
   t.ok(app.logs.length - logsBefore <= 5, `a bounded log: ${app.logs.length - logsBefore} new lines`);
-  t.comment(`the client that never reads was cut after ${unreadCutMs} ms; RSS +${Math.round(grownKb / 1024)} MB; ${app.logs.length - logsBefore} log lines`);
+  t.comment(`RSS +${Math.round(grownKb / 1024)} MB; ${app.logs.length - logsBefore} log lines`);
 });
