@@ -511,7 +511,9 @@ request_termination() {
     signal_child "$signal" "no entrypoint pid file at $pid_file"
     return
   fi
-  { IFS= read -r text <"$pid_file"; } 2>/dev/null # unreadable or no newline: judged below
+  # Only a regular file, and only its first bytes: a FIFO (the open blocks) or a symlink to
+  # /dev/zero (no newline, ever) would hang PID 1. Unreadable or no newline: judged below.
+  if [[ -f $pid_file ]]; then { IFS= read -r -n 64 text <"$pid_file"; } 2>/dev/null; fi
   if ! [[ $text =~ ^[0-9]{1,7}$ ]] || ((10#$text < 1 || 10#$text > PID_MAX)); then
     log warn "pid file $pid_file is malformed; it must hold a decimal pid and a newline" "path=$pid_file" "content=${text:0:40}"
     signal_child "$signal" "cannot tell which process to terminate"

@@ -3,12 +3,12 @@
  * shutdown begins, drains the attached HTTP servers (delay → drain), runs the shutdown handlers,
  * all under one deadline, and exits with a status that says how it went.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Drain, logDrainOutcome, type DrainableServer } from './drain.js';
 import { MAX_TIMER_MS, checkNonNegativeInteger, parseDuration } from '../contract/duration.js';
 import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
 import { UsageError } from '../contract/errors.js';
-import { healthListener, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
+import { createHealthServer, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLog } from '../log/logger.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import type { DeputyOptions, ServeOptions, ShutdownHandler } from './types.js';
@@ -175,10 +175,7 @@ export class Deputy {
   serve(options: ServeOptions = {}): Promise<Server> {
     const port = options.port ?? portFromEnv();
     const host = options.host ?? (process.env[HEALTH_CHECK_HOST_ENV] || DEFAULT_HEALTH_CHECK_HOST);
-    const server = createServer(healthListener(this));
-    // Probes are tiny; a client that dawdles must not hold a socket for long.
-    server.requestTimeout = 5000;
-    server.headersTimeout = 5000;
+    const server = createHealthServer(this);
     return new Promise((resolve, reject) => {
       const onListenError = (error: NodeJS.ErrnoException): void => {
         const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${HEALTH_CHECK_PORT_ENV} or pass { port }` : '';

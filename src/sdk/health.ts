@@ -4,7 +4,7 @@
  * else as not handled).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { sdkLog } from '../log/logger.js';
 import { probeKindOf, type ProbeKind } from '../contract/probes.js';
 import { SETTINGS } from '../contract/settings.js';
@@ -122,4 +122,29 @@ export function healthListener(source: ProbeSource): (req: IncomingMessage, res:
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };
+}
+
+/**
+ * A probe is one small GET, on a fresh connection (the kubelet's) or a kept-alive one: a client
+ * that has not sent a whole request within this long is cut with a 408. That covers slowloris
+ * clients (request sent a byte at a time, or never finished) and pipelining clients that never
+ * read their answers (the request parsed after the pause never completes).
+ */
+export const HEALTH_REQUEST_TIMEOUT_MS = 5000;
+/**
+ * How often Node looks for connections past those timeouts. Its default, 30 s, let a dawdler
+ * hold its descriptor for up to 35 s, long enough for 300 of them to lock probes out of a process
+ * limited to 256 descriptors for half a minute, and for a liveness probe to fail.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * The Deputy's dedicated health server. No connection cap: a cap would let the same dawdlers
+ * lock the kubelet's probes out; the timeouts bound how long each of them holds a descriptor.
+ */
+export function createHealthServer(source: ProbeSource): Server {
+  return createServer(
+    { headersTimeout: HEALTH_REQUEST_TIMEOUT_MS, requestTimeout: HEALTH_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    healthListener(source),
+  );
 }
