@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UsageError } from '../contract/errors.js';
 import { parseDuration } from '../contract/duration.js';
 import { exitStatusValue } from './supervise.js';
+import { LINT_ARGUMENT, LINT_DESCRIPTION, lintHelpText } from './lint/help.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from '../contract/protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
@@ -273,65 +274,18 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
-/** `deputy lint`: checks Kubernetes manifests (src/lint.ts, loaded only when the command runs). */
+/** `deputy lint`: checks Kubernetes manifests (src/cli/lint/; the checks load only when the command runs). */
 function addLintCommand(program: Command): void {
   program
     .command('lint')
-    .description('Check Kubernetes manifests for termination timing and wiring mistakes, each with its fix.')
-    .argument('<manifest...>', 'YAML files, multi-document (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, Rollout, List); - reads stdin')
+    .description(LINT_DESCRIPTION)
+    .argument('<manifest...>', LINT_ARGUMENT)
     .addOption(new Option('--format <format>', 'text for people, json for CI').choices(['text', 'json']).default('text'))
     .option('--strict', 'exit 1 on warnings too')
-    .addHelpText(
-      'after',
-      `
-Rules (error unless marked warning):
-  grace-period-budget              preStop sleep + DEPUTY_GRACE_PERIOD fit in terminationGracePeriodSeconds
-  drain-delay-budget               DEPUTY_DRAIN_DELAY is shorter than DEPUTY_GRACE_PERIOD
-  supervisor-timeout               preStop sleep + DEPUTY_TIMEOUT end before terminationGracePeriodSeconds
-  supervisor-before-app-deadline   (warning) DEPUTY_TIMEOUT is not below DEPUTY_GRACE_PERIOD
-  readiness-slower-than-drain      (warning) readiness periodSeconds x failureThreshold <= DEPUTY_DRAIN_DELAY
-  liveness-uses-readiness          liveness does not probe the readiness endpoint
-  command-overrides-entrypoint     command keeps deputy supervise (put the app in args)
-  readonly-root-without-ipc-volume readOnlyRootFilesystem has a writable volume at /run (DEPUTY_IPC_DIR)
-  missing-readiness-probe          serving containers have a readinessProbe
-  missing-liveness-probe           (warning) serving containers have a livenessProbe
-  no-deputy-container              (warning) some container of the pod uses k8s-deputy
-  unknown-kind                     (warning) every object's kind is known (workloads are checked, others skipped)
-  invalid-value                    durations and numbers can be read
-
-Defaults assumed when unset: terminationGracePeriodSeconds 30, DEPUTY_DRAIN_DELAY 5s,
-DEPUTY_GRACE_PERIOD 30s, DEPUTY_TIMEOUT 25s, probe periodSeconds 10 and failureThreshold 3.
-
-Exit status: 0 no errors (warnings allowed unless --strict); 1 errors found;
-2 usage errors or unreadable input (not YAML, not Kubernetes, no workload; one line on stderr).`,
-    )
-    .action(async (files: string[], options: { format: 'text' | 'json'; strict?: boolean }) => {
-      const { lintManifest, countFindings, formatText } = await import('./lint/index.js');
-      const { readFile } = await import('node:fs/promises');
-      const results = [];
-      try {
-        for (const file of files) {
-          let text: string;
-          try {
-            text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-          } catch (error) {
-            throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-          }
-          results.push(lintManifest(text, file));
-        }
-      } catch (error) {
-        process.stderr.write(`deputy lint: ${(error as Error).message}\n`);
-        process.exitCode = EXIT_USAGE; // unreadable input is the caller's to fix, like a usage error
-        return;
-      }
-      const counts = countFindings(results);
-      process.stdout.write(options.format === 'json' ? `${JSON.stringify({ results, summary: counts }, null, 2)}\n` : formatText(results));
-      process.exitCode = counts.errors > 0 || (options.strict === true && counts.warnings > 0) ? EXIT_FAILURE : 0;
+    .option('--all', 'check every container, not only those that show k8s-deputy')
+    .addHelpText('after', lintHelpText())
+    .action(async (paths: string[], options: { format: 'text' | 'json'; strict?: boolean; all?: boolean }) => {
+      const { runLint } = await import('./lint/run.js');
+      process.exitCode = await runLint(paths, options);
     });
-}
-
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
 }
