@@ -1,7 +1,7 @@
 // deputy lint: each rule against a manifest that breaks it, the quickstart manifest clean, and
 // unreadable input rejected with one line and exit 2.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { DEPUTY_BIN, FIXTURES, ROOT, runDeputy } from './helpers.js';
@@ -16,6 +16,19 @@ t.test('the quickstart manifest lints clean', async (t) => {
   t.same(result.findings, []);
   t.same(result.workloads, [{ document: 1, kind: 'Deployment', name: 'http-app' }]);
   t.same(result.skipped, [{ document: 2, kind: 'Service', name: 'http-app' }], 'the Service is read and skipped');
+});
+
+t.test('every example manifest lints clean, every container of them checked or a known foreign sidecar', async (t) => {
+  const dir = join(ROOT, 'examples', 'k8s');
+  const files = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name));
+  t.ok(files.includes('sidecar.yaml'), 'the native sidecar example is among them');
+  for (const name of files) {
+    const result = lintManifest(readFileSync(join(dir, name), 'utf8'), name);
+    t.same(result.findings, [], name);
+    t.ok(result.containers.some((c) => c.checked), `${name}: something was checked`);
+  }
+  const sidecar = lintManifest(readFileSync(join(dir, 'sidecar.yaml'), 'utf8'), 'sidecar.yaml');
+  t.same(sidecar.containers.map((c) => [c.container, c.sidecar, c.checked]), [['app', false, true], ['cloud-sql-proxy', true, false]]);
 });
 
 t.test('the worker manifest lints clean (an explicit drain delay of 0 skips the readiness race)', async (t) => {
@@ -170,7 +183,7 @@ t.test('deputy lint: exit statuses and output', async (t) => {
   const json = await runDeputy(['lint', '--format', 'json', join(MANIFESTS, 'drain-too-long.yaml')]);
   t.equal(json.status, 1);
   const report = JSON.parse(json.stdout) as { results: LintResult[]; summary: { errors: number; warnings: number; workloads: number } };
-  t.same(report.summary, { errors: 2, warnings: 0, workloads: 1, checkedWorkloads: 1, containers: 1, skippedContainers: 0, skippedObjects: 0, files: 1 });
+  t.same(report.summary, { errors: 2, warnings: 0, workloads: 1, checkedWorkloads: 1, containers: 1, skippedContainers: 0, skippedObjects: 0, files: 1, skippedFiles: 0 });
   t.same(report.results[0]!.findings.map((f) => f.rule), ['drain-delay-budget', 'supervisor-timeout']);
   t.equal(report.results[0]!.findings[0]!.line, 17);
 

@@ -13,7 +13,7 @@
 import { parseDuration } from '../../contract/duration.js';
 import { DEFAULT_IPC_DIR } from '../../contract/protocol.js';
 import { KUBERNETES_DEFAULTS, KUBERNETES_DRAIN_DELAY_MS, SETTINGS, type Setting } from '../../contract/settings.js';
-import { TERMINATION_SIGNALS, parseSignal } from '../../contract/signals.js';
+import { entrypointOf, readStopSignal, supervisorOptions, terminationSignals, type Entrypoint, type EnvValue } from './entrypoint.js';
 import { formatMs, get, isObject, words, type Json, type Path } from './types.js';
 
 /** A duration with the words that say where it came from: `DEPUTY_TIMEOUT 25s (the default)`. */
@@ -62,8 +62,7 @@ export interface Container {
   readonly image: string;
   readonly command: readonly string[];
   readonly args: readonly string[];
-  /** `image`: no command, so the image's ENTRYPOINT runs (documented: deputy supervise). */
-  readonly entrypoint: 'image' | 'supervisor' | 'shim' | 'command';
+  readonly entrypoint: Entrypoint;
   readonly preStop: PreStop;
   /** undefined: decided at run time (valueFrom) or unreadable (then a problem is recorded). */
   readonly drain?: Timed;
@@ -85,10 +84,6 @@ export interface Container {
 }
 
 const DEPUTY_WORD = /(^|[\s/])deputy(\.js)?(\s|$)|supervise\.sh|(^|[\s/])probe\.sh(\s|$)/;
-const SUPERVISE = /(^|[\s/])deputy(\.js)?\s+supervise(\s|$)/;
-const SHIM = /(^|[\s/])supervise\.sh(\s|$)/;
-/** Supervisor options that take a value (the rest are flags). */
-const VALUE_OPTIONS = new Set(['--timeout', '--timeout-exit-code', '--stop-signal']);
 
 function envEntries(container: Json): Json[] {
   return Array.isArray(container.env) ? container.env.filter(isObject) : [];
@@ -100,23 +95,6 @@ export function showsDeputy(container: Json): boolean {
   const argvs = [words(container.command), words(container.args), words(get(container, ['lifecycle', 'preStop', 'exec', 'command']))];
   for (const field of ['livenessProbe', 'readinessProbe', 'startupProbe']) argvs.push(words(get(container, [field, 'exec', 'command'])));
   return argvs.some((argv) => DEPUTY_WORD.test(argv.join(' ')));
-}
-
-/** The supervisor's options (before `--` or the command) in an argv that runs it, possibly via `sh -c`. */
-function supervisorOptions(argv: readonly string[]): Array<[string, string | undefined]> {
-  const tokens = argv.flatMap((word) => word.split(/\s+/)).filter(Boolean);
-  const start = tokens.findIndex((token, i) => (token === 'supervise' && /(^|\/)deputy(\.js)?$/.test(tokens[i - 1] ?? '')) || token.endsWith('supervise.sh'));
-  const options: Array<[string, string | undefined]> = [];
-  if (start < 0) return options;
-  for (let i = start + 1; i < tokens.length; i += 1) {
-    const token = tokens[i]!;
-    if (token === '--' || !token.startsWith('-')) break;
-    const eq = token.indexOf('=');
-    if (token.startsWith('--') && eq > 0) options.push([token.slice(0, eq), token.slice(eq + 1)]);
-    else if (VALUE_OPTIONS.has(token)) options.push([token, tokens[(i += 1)]]);
-    else options.push([token, undefined]);
-  }
-  return options;
 }
 
 function readPreStop(container: Json, problems: Problem[], path: Path): PreStop {
@@ -166,8 +144,7 @@ export function readContainer(spec: Json, path: Path, sidecar: boolean): Contain
   const rawEnv = Array.isArray(spec.env) ? spec.env : [];
   const envPath: Path = Array.isArray(spec.env) ? [...path, 'env'] : path;
 
-  /** An env value: undefined when unset (or empty), null when decided at run time. */
-  const envValue = (variable: string): { text: string; index: number } | null | undefined => {
+  const envValue: EnvValue = (variable) => {
     const index = rawEnv.findIndex((entry) => isObject(entry) && entry.name === variable);
     if (index < 0) return undefined;
     const entry = rawEnv[index] as Json;
@@ -194,9 +171,7 @@ export function readContainer(spec: Json, path: Path, sidecar: boolean): Contain
 
   const command = words(spec.command);
   const args = words(spec.args);
-  const commandText = command.join(' ');
-  const entrypoint: Container['entrypoint'] =
-    command.length === 0 ? 'image' : SUPERVISE.test(commandText) ? 'supervisor' : SHIM.test(commandText) ? 'shim' : 'command';
+  const entrypoint = entrypointOf(command);
   const options = entrypoint === 'command' ? [] : supervisorOptions([...command, ...args]);
 
   let timeout: Timed | undefined;
@@ -215,61 +190,8 @@ export function readContainer(spec: Json, path: Path, sidecar: boolean): Contain
   const drain = duration(SETTINGS.drainDelay, KUBERNETES_DRAIN_DELAY_MS, 'app');
   const deadline = duration(SETTINGS.gracePeriod, SETTINGS.gracePeriod.defaultValue, 'app');
 
-  // What the entrypoint treats as termination: the SDK and the shim take SIGTERM and SIGINT; the
-  // supervisor also the signals of --stop-signal and DEPUTY_STOP_SIGNALS, and those DEPUTY_REWRITE
-  // turns into SIGTERM or SIGINT.
-  const terminationSignals = new Set<NodeJS.Signals>(TERMINATION_SIGNALS);
-  const sources: string[] = [];
-  if (entrypoint === 'image' || entrypoint === 'supervisor') {
-    const addSignal = (text: string, where: string, at: Path): void => {
-      try {
-        terminationSignals.add(parseSignal(text, where));
-      } catch (error) {
-        problems.push({ path: at, message: `${(error as Error).message}, so the supervisor cannot start`, fix: 'name a signal the supervisor can catch, e.g. SIGQUIT, QUIT or 3' });
-      }
-    };
-    for (const [option, value] of options) {
-      if (option === '--stop-signal') {
-        addSignal(value ?? '', '--stop-signal', [...path, 'command']);
-        sources.push(`--stop-signal ${value ?? ''}`);
-      }
-    }
-    const listed = envValue(SETTINGS.stopSignals.env);
-    if (listed) {
-      for (const text of listed.text.split(',').filter((s) => s.trim() !== '')) addSignal(text, SETTINGS.stopSignals.env, [...path, 'env', listed.index, 'value']);
-      sources.push(`${SETTINGS.stopSignals.env}=${listed.text}`);
-    }
-    const rewrite = envValue(SETTINGS.rewrite.env);
-    for (const pair of rewrite ? rewrite.text.split(',') : []) {
-      const [from = '', to = ''] = pair.split(':');
-      try {
-        if (TERMINATION_SIGNALS.includes(parseSignal(to))) terminationSignals.add(parseSignal(from));
-      } catch {
-        // the supervisor itself rejects a bad pair at start; not a termination signal either way
-      }
-    }
-    if (rewrite) sources.push(`${SETTINGS.rewrite.env}=${rewrite.text}`);
-  }
-  const source = entrypoint === 'command' ? 'the app (the Deputy SDK listens for SIGTERM and SIGINT)' : entrypoint === 'shim' ? 'shim/supervise.sh (SIGTERM and SIGINT)' : `deputy supervise (SIGTERM, SIGINT${sources.length ? `, ${sources.join(', ')}` : ''})`;
-
-  const stopText = get(spec, ['lifecycle', 'stopSignal']);
-  let stopSignal: Container['stopSignal'];
-  if (typeof stopText === 'string') {
-    try {
-      stopSignal = { text: stopText, signal: parseSignal(stopText) };
-    } catch {
-      // SIGKILL, SIGSTOP and the real-time signals are valid but cannot start a shutdown (rule
-      // stop-signal-unhandled); anything else is not a signal at all.
-      stopSignal = { text: stopText };
-      if (!/^SIG(KILL|STOP|RTMIN|RTMAX)/.test(stopText)) {
-        problems.push({
-          path: [...path, 'lifecycle', 'stopSignal'],
-          message: `lifecycle.stopSignal ${JSON.stringify(stopText)} is not a signal name, so the API server rejects the pod`,
-          fix: 'write a signal name with its SIG prefix, e.g. stopSignal: SIGTERM',
-        });
-      }
-    }
-  }
+  const signals = terminationSignals(entrypoint, options, envValue, path, problems);
+  const stopSignal = readStopSignal(spec, path, problems);
 
   const ipc = envValue(SETTINGS.ipcDir.env);
   const ipcDir = ipc === null ? undefined : ipc === undefined ? DEFAULT_IPC_DIR : ipc.text.replace(/(.)\/+$/, '$1');
@@ -297,8 +219,8 @@ export function readContainer(spec: Json, path: Path, sidecar: boolean): Contain
     ...(liveness ? { liveness } : {}),
     ...(startup ? { startup } : {}),
     ...(stopSignal ? { stopSignal } : {}),
-    terminationSignals,
-    terminationSignalsSource: source,
+    terminationSignals: signals.signals,
+    terminationSignalsSource: signals.source,
     ...(ipcDir !== undefined ? { ipcDir } : {}),
     problems,
   };

@@ -59,7 +59,7 @@ function lintInput(input: LintInput, options: LintOptions, run: RunState): LintR
       skipped.push(who);
       const at: Place = { ...place, lineOf: (path) => object.lineOf([...object.base, ...path]) };
       for (const rule of RULES) {
-        if (rule.on === 'object') rule.check(object, (f) => late.push(finding(rule, at, f.path, f.message, f.fix, f.container)));
+        if (rule.on === 'object') rule.check({ ...object, checked: options.all === true || object.showsDeputy === true }, (f) => late.push(finding(rule, at, f.path, f.message, f.fix, f.container)));
       }
       continue;
     }

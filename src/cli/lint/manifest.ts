@@ -3,11 +3,12 @@
  * (keeping line numbers), unfold `List`s, then sort each object into
  * - a workload of a kind whose pod template we know → its pod spec is checked;
  * - an unknown kind that looks like a workload (`spec.template.spec.containers` or
- *   `spec.containers`) → reported, since nothing in it was checked;
+ *   `spec.containers`) → reported when it shows k8s-deputy, since nothing in it was checked;
  * - anything else (Service, ConfigMap, Ingress, HPA, CRDs, …) → skipped quietly and counted.
  * Only input that cannot be parsed — or a workload without a usable pod spec — is an error.
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { showsDeputy as showsDeputyIn } from './container.js';
 import { POD_SPEC_PATHS } from './kinds.js';
 import { ManifestError, get, isObject, pathText, type Json, type Path } from './types.js';
 
@@ -20,6 +21,8 @@ export interface ManifestObject {
   /** The pod spec and its path from the document root (workloads only). */
   readonly spec?: Json;
   readonly specPath?: Path;
+  /** Some container of an unknown-workload object shows k8s-deputy. */
+  readonly showsDeputy?: boolean;
   /** Path of the object inside its document (`items[2]` inside a List). */
   readonly base: Path;
   /** 1-based line of a path in this object's document (or of its nearest existing parent). */
@@ -92,8 +95,14 @@ export function readManifest(text: string, file: string, lenient = false): Manif
       }
       const specPath = POD_SPEC_PATHS[kind];
       if (!specPath) {
-        const looksLikeWorkload = Array.isArray(get(object, ['spec', 'template', 'spec', 'containers'])) || Array.isArray(get(object, ['spec', 'containers']));
-        objects.push({ document: number, kind, name, role: looksLikeWorkload ? 'unknown-workload' : 'other', base, lineOf });
+        const podSpec = [get(object, ['spec', 'template', 'spec']), get(object, ['spec'])].find((spec) => Array.isArray(get(spec, ['containers'])));
+        if (podSpec === undefined) {
+          objects.push({ document: number, kind, name, role: 'other', base, lineOf });
+        } else {
+          const containers = [...(get(podSpec, ['containers']) as unknown[]), ...((get(podSpec, ['initContainers']) as unknown[] | undefined) ?? [])];
+          const showsDeputy = containers.some((c) => isObject(c) && showsDeputyIn(c));
+          objects.push({ document: number, kind, name, role: 'unknown-workload', showsDeputy, base, lineOf });
+        }
         return;
       }
       const spec = get(object, specPath);

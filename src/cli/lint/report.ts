@@ -17,7 +17,10 @@ export interface LintSummary {
   readonly skippedContainers: number;
   /** Objects that are not workloads (Service, ConfigMap, …), and documents or files that are not manifests. */
   readonly skippedObjects: number;
+  /** Files read. */
   readonly files: number;
+  /** Files skipped whole: Helm (Go) templates met in a directory. */
+  readonly skippedFiles: number;
 }
 
 /** Counts of a set of results, for the summary line and the exit status. */
@@ -28,11 +31,13 @@ export function countFindings(results: readonly LintResult[]): LintSummary {
   let containers = 0;
   let skippedContainers = 0;
   let skippedObjects = 0;
+  let skippedFiles = 0;
   const checkedWorkloads = new Set<string>();
   for (const result of results) {
     workloads += result.workloads.length;
-    skippedObjects += result.skipped.length + (result.ignoredDocuments ?? 0);
-    for (const c of result.containers ?? []) {
+    skippedObjects += result.skipped.length + result.ignoredDocuments;
+    if (result.ignored !== undefined) skippedFiles += 1;
+    for (const c of result.containers) {
       if (!c.checked) {
         skippedContainers += 1;
         continue;
@@ -45,7 +50,7 @@ export function countFindings(results: readonly LintResult[]): LintSummary {
       else warnings += 1;
     }
   }
-  return { errors, warnings, workloads, checkedWorkloads: checkedWorkloads.size, containers, skippedContainers, skippedObjects, files: results.length };
+  return { errors, warnings, workloads, checkedWorkloads: checkedWorkloads.size, containers, skippedContainers, skippedObjects, files: results.length, skippedFiles };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -56,7 +61,8 @@ export function summaryLine(summary: LintSummary): string {
   const skipped: string[] = [];
   if (summary.skippedContainers > 0) skipped.push(`${plural(summary.skippedContainers, 'container')} with no sign of k8s-deputy (--all checks them)`);
   if (summary.skippedObjects > 0) skipped.push(`${summary.skippedObjects} other object${summary.skippedObjects === 1 ? '' : 's'}`);
-  if (skipped.length > 0) line += `; skipped ${skipped.join(' and ')}`;
+  if (summary.skippedFiles > 0) skipped.push(`${plural(summary.skippedFiles, 'template file')}`);
+  if (skipped.length > 0) line += `; skipped ${skipped.slice(0, -1).join(', ')}${skipped.length > 1 ? ' and ' : ''}${skipped.at(-1)!}`;
   return line;
 }
 

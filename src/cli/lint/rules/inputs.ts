@@ -18,7 +18,7 @@ export const noDeputyContainer: Rule = {
   check(run, report) {
     if (run.checkedContainers > 0 || !run.firstWorkload) return;
     report(run.firstWorkload, {
-      message: `none of the ${run.containers} containers in ${run.workloads} workload${run.workloads === 1 ? '' : 's'} shows k8s-deputy (no DEPUTY_* variable, deputy preStop hook, command, args or exec probe, no shim), so nothing was checked`,
+      message: `${run.containers === 1 ? 'the one container' : `none of the ${run.containers} containers`} in ${run.workloads === 1 ? 'the one workload' : `${run.workloads} workloads`} ${run.containers === 1 ? 'does not show' : 'shows'} k8s-deputy (no DEPUTY_* variable, deputy preStop hook, command, args or exec probe, no shim), so nothing was checked`,
       fix: `set a DEPUTY_* variable (e.g. ${SETTINGS.gracePeriod.env}) or the preStop hook [deputy, terminate] on the container that runs the app, or run deputy lint --all to check every container`,
     });
   },
@@ -28,11 +28,11 @@ export const unknownKind: Rule = {
   id: 'unknown-kind',
   severity: 'warning',
   on: 'object',
-  summary: 'an object that has containers but a kind deputy lint does not know was not checked (a typo, or a custom resource)',
+  summary: 'an object of a kind deputy lint does not know, with containers that show k8s-deputy, was not checked (a typo, or a custom resource)',
   problem: 'its containers were not checked',
   fix: `check the spelling; deputy lint checks ${KINDS}`,
   check(object, report) {
-    if (object.role !== 'unknown-workload') return;
+    if (object.role !== 'unknown-workload' || !object.checked) return;
     report({
       path: ['kind'],
       message: `kind ${object.kind} is not one deputy lint knows, so it was not checked, although it has containers`,

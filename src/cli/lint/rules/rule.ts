@@ -11,6 +11,11 @@ export interface Report {
   (finding: { readonly path: Path; readonly message: string; readonly fix: string; readonly container?: string }): void;
 }
 
+/** An object that is not a workload deputy lint reads; `checked` as for containers (k8s-deputy shown, or --all). */
+export interface ObjectContext extends ManifestObject {
+  readonly checked: boolean;
+}
+
 /** A place outside any pod for run-level findings. */
 export interface RunReport {
   (at: LintObject & { readonly file: string; readonly path: Path; readonly line?: number }, finding: { readonly message: string; readonly fix: string }): void;
@@ -40,6 +45,6 @@ export type Rule = RuleText &
   (
     | { readonly on: 'container'; check(container: ContainerContext, report: Report): void }
     | { readonly on: 'pod'; check(pod: PodContext, report: Report): void }
-    | { readonly on: 'object'; check(object: ManifestObject, report: Report): void }
+    | { readonly on: 'object'; check(object: ObjectContext, report: Report): void }
     | { readonly on: 'run'; check(run: RunContext, report: RunReport): void }
   );
