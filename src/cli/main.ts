@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UsageError } from '../contract/errors.js';
 import { parseDuration } from '../contract/duration.js';
 import { exitStatusValue } from './supervise.js';
-import { LINT_ARGUMENT, LINT_DESCRIPTION, lintHelpText } from './lint/help.js';
+import { LINT_ARGUMENT, LINT_DESCRIPTION } from './lint/usage.js';
 import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, IPC_DIR_ENV, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV, readEntrypointPid } from '../contract/protocol.js';
 
 /** Exit status for usage errors (unknown option, bad value, missing argument). */
@@ -274,18 +274,23 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
-/** `deputy lint`: checks Kubernetes manifests (src/cli/lint/; the checks load only when the command runs). */
+/** `deputy lint`: checks Kubernetes manifests (src/cli/lint/; its rules load only when the command runs). */
 function addLintCommand(program: Command): void {
-  program
+  let rules: string | undefined; // the rule list, from the rule table
+  const lint = program
     .command('lint')
     .description(LINT_DESCRIPTION)
     .argument('<manifest...>', LINT_ARGUMENT)
     .addOption(new Option('--format <format>', 'text for people, json for CI').choices(['text', 'json']).default('text'))
     .option('--strict', 'exit 1 on warnings too')
     .option('--all', 'check every container, not only those that show k8s-deputy')
-    .addHelpText('after', lintHelpText())
+    .addHelpText('after', () => rules ?? '\nRules and exit statuses: deputy lint --help, or docs/lint.md.')
     .action(async (paths: string[], options: { format: 'text' | 'json'; strict?: boolean; all?: boolean }) => {
       const { runLint } = await import('./lint/run.js');
       process.exitCode = await runLint(paths, options);
     });
+  // Loading the rule table costs every deputy start (a preStop hook's too) a few milliseconds: only for lint.
+  program.hook('preSubcommand', async (_program, command) => {
+    if (command === lint) rules = (await import('./lint/help.js')).lintHelpText();
+  });
 }

@@ -1,15 +1,11 @@
 /**
  * The words around `deputy lint`: its --help text and the rule table of docs/lint.md, both built
  * from the rule table and the product's defaults (src/contract/settings.ts), so they cannot drift
- * from what the code checks. Loads no YAML parser: main.ts imports it for every command.
+ * from what the code checks. main.ts loads it only when the lint command runs.
  */
 import { KUBERNETES_DEFAULTS, KUBERNETES_DRAIN_DELAY_MS, SETTINGS } from '../../contract/settings.js';
-import { POD_SPEC_PATHS } from './kinds.js';
 import { RULES } from './rules/index.js';
 import { formatMs } from './types.js';
-
-export const LINT_DESCRIPTION = 'Check Kubernetes manifests for termination timing and wiring mistakes, each with its fix.';
-export const LINT_ARGUMENT = `YAML files or directories (every *.yaml and *.yml below them); - reads stdin. Reads ${Object.keys(POD_SPEC_PATHS).join(', ')} and List`;
 
 /** What deputy lint assumes for a value the manifest leaves unset. */
 export function assumedDefaults(): string {
