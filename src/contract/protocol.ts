@@ -18,7 +18,7 @@ export const ENTRYPOINT_PID_FILE = 'deputy-entrypoint.pid';
 /** `sun_path` is 108 bytes including the terminating NUL. */
 export const SOCKET_PATH_MAX_BYTES = 107;
 /** Highest pid Linux can hand out (`pid_max` ceiling, 2^22). */
-export const PID_MAX = 4_194_304;
+const PID_MAX = 4_194_304;
 
 /** The IPC directory: `$DEPUTY_IPC_DIR`, else `/run`. */
 export function ipcDir(env: NodeJS.ProcessEnv = process.env): string {

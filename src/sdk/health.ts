@@ -6,25 +6,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sdkLog } from '../log/logger.js';
+import { probeKindOf, type ProbeKind } from '../contract/probes.js';
+import { SETTINGS } from '../contract/settings.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
  * is served only to requests with `Authorization: Bearer <token>`; others get the plain answer.
  */
-export const HEALTH_TOKEN_ENV = 'DEPUTY_HEALTH_TOKEN';
+export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
 
-/** Which probe a path answers. */
-export type ProbeKind = 'live' | 'ready' | 'startup';
-
-/** Probe paths, matched exactly after the query string is dropped. */
-export const PROBE_PATHS: Readonly<Record<string, ProbeKind>> = {
-  '/health/live': 'live',
-  '/livez': 'live',
-  '/healthz': 'live',
-  '/health/ready': 'ready',
-  '/readyz': 'ready',
-  '/startupz': 'startup',
-};
+export { PROBE_PATHS, probeKindOf, type ProbeKind } from '../contract/probes.js';
 
 /** Why readiness is failing. */
 export type NotReadyReason = 'not_started' | 'shutting_down' | (string & {});
@@ -53,14 +44,6 @@ function send(res: ServerResponse, method: string, statusCode: number, body: unk
   if (extraHeaders) for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
   res.writeHead(statusCode, headers);
   res.end(method === 'HEAD' ? undefined : text);
-}
-
-/** The probe kind a request path names, or undefined. */
-export function probeKindOf(url: string | undefined): ProbeKind | undefined {
-  const raw = url ?? '/';
-  const query = raw.indexOf('?');
-  const path = query < 0 ? raw : raw.slice(0, query);
-  return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
 }
 
 /** True when the query string asks for `verbose` (any value but `0` or `false`). */

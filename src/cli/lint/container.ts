@@ -14,7 +14,7 @@ import { parseDuration } from '../../contract/duration.js';
 import { DEFAULT_IPC_DIR } from '../../contract/protocol.js';
 import { KUBERNETES_DEFAULTS, KUBERNETES_DRAIN_DELAY_MS, SETTINGS, type Setting } from '../../contract/settings.js';
 import { entrypointOf, readStopSignal, supervisorOptions, terminationSignals, type Entrypoint, type EnvValue } from './entrypoint.js';
-import { formatMs, get, isObject, words, type Json, type Path } from './types.js';
+import { formatMs, get, isObject, words, type Json, type Path, type Problem } from './types.js';
 
 /** A duration with the words that say where it came from: `DEPUTY_TIMEOUT 25s (the default)`. */
 export interface Timed {
@@ -42,13 +42,6 @@ export interface Probe {
   readonly failureThreshold: number;
   /** Probe-level terminationGracePeriodSeconds (KEP-2238), when set to a number. */
   readonly graceSeconds?: number;
-}
-
-/** A value in the manifest that cannot be read. */
-export interface Problem {
-  readonly path: Path;
-  readonly message: string;
-  readonly fix: string;
 }
 
 export interface Container {

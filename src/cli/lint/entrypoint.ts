@@ -7,8 +7,7 @@
  */
 import { SETTINGS } from '../../contract/settings.js';
 import { TERMINATION_SIGNALS, parseSignal } from '../../contract/signals.js';
-import { get, type Json, type Path } from './types.js';
-import type { Problem } from './container.js';
+import { get, type Json, type Path, type Problem } from './types.js';
 
 /** `image`: no command, so the image's ENTRYPOINT runs (documented: deputy supervise). */
 export type Entrypoint = 'image' | 'supervisor' | 'shim' | 'command';

@@ -6,10 +6,10 @@
  * A container is checked when it shows k8s-deputy, or for every container with `--all`.
  */
 import { KUBERNETES_DEFAULTS } from '../../contract/settings.js';
-import { readContainer, type Container, type Problem } from './container.js';
+import { readContainer, type Container } from './container.js';
 import { BATCH_KINDS } from './kinds.js';
 import type { ManifestObject } from './manifest.js';
-import { formatMs, isObject, type Json, type LintOptions, type Path } from './types.js';
+import { formatMs, isObject, type Json, type LintOptions, type Path, type Problem } from './types.js';
 
 export interface ContainerContext extends Container {
   readonly pod: PodContext;

@@ -8,10 +8,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../contract/errors.js';
+import { EXIT_FAILURE, EXIT_USAGE } from '../command.js';
 import { lintInputs, type LintInput } from './engine.js';
 import { countFindings, formatJson, formatText } from './report.js';
-
-export const LINT_EXIT = Object.freeze({ clean: 0, findings: 1, badInput: 2 });
 
 export interface LintCommandOptions {
   readonly format: 'text' | 'json';
@@ -94,9 +93,9 @@ export async function runLint(
     results = lintInputs(await readInputs(paths, stdin), { all: options.all === true });
   } catch (error) {
     err.write(`deputy lint: ${(error as Error).message}\n`);
-    return LINT_EXIT.badInput; // unreadable input is the caller's to fix, like a usage error
+    return EXIT_USAGE; // unreadable input is the caller's to fix, like a usage error
   }
   out.write(options.format === 'json' ? formatJson(results) : formatText(results));
   const { errors, warnings } = countFindings(results);
-  return errors > 0 || (options.strict === true && warnings > 0) ? LINT_EXIT.findings : LINT_EXIT.clean;
+  return errors > 0 || (options.strict === true && warnings > 0) ? EXIT_FAILURE : 0;
 }

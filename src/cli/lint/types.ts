@@ -69,6 +69,13 @@ export interface LintOptions {
   readonly lenient?: boolean;
 }
 
+/** A value in the manifest that cannot be read (rule invalid-value). */
+export interface Problem {
+  readonly path: Path;
+  readonly message: string;
+  readonly fix: string;
+}
+
 /** The input cannot be linted at all: not YAML, not Kubernetes, a workload without pods. Exit 2. */
 export class ManifestError extends DeputyError {
   readonly file: string;

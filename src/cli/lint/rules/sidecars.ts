@@ -32,7 +32,7 @@ const AGENTS: ReadonlyArray<readonly [string, RegExp]> = [
 ];
 
 /** What the container is, when it is a known proxy or agent. */
-export function knownAgent(container: ContainerContext): string | undefined {
+function knownAgent(container: ContainerContext): string | undefined {
   const image = container.image.toLowerCase().replace(/@.*$/, '').replace(/:[^/]*$/, '');
   const name = container.name.toLowerCase();
   return AGENTS.find(([, pattern]) => pattern.test(name) || pattern.test(image))?.[0];
