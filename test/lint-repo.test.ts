@@ -6,10 +6,23 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, runDeputy } from './helpers.js';
-import { lintInputs, readInputs, type LintResult, type LintSummary } from '../src/cli/lint/index.js';
+import { PassThrough } from 'node:stream';
+import { lintInputs, readInputs, runLint, type LintCommandOptions, type LintResult, type LintSummary } from '../src/cli/lint/index.js';
 
 const REPO = join(FIXTURES, 'manifests', 'repo');
 const RULES_DIR = join(FIXTURES, 'manifests', 'rules');
+
+/** The command in process (what the CLI runs after parsing), its output collected. */
+async function lint(paths: string[], options: Partial<LintCommandOptions> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  err.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const status = await runLint(paths, { format: 'text', ...options }, { out, err });
+  return { status, stdout, stderr };
+}
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'deputy-lint-'));
@@ -23,7 +36,7 @@ t.test('the repository lints clean: only the two k8s-deputy services are checked
   t.equal(run.status, 0);
   t.equal(run.stdout, '0 errors, 0 warnings: checked 2 containers in 2 workloads; skipped 16 containers with no sign of k8s-deputy (--all checks them), 32 other objects and 1 template file\n');
 
-  const json = await runDeputy(['lint', '--format', 'json', REPO]);
+  const json = await lint([REPO], { format: 'json' });
   t.equal(json.status, 0);
   const report = JSON.parse(json.stdout) as { results: LintResult[]; summary: LintSummary };
   t.same(report.summary, { errors: 0, warnings: 0, workloads: 14, checkedWorkloads: 2, containers: 2, skippedContainers: 16, skippedObjects: 32, files: 24, skippedFiles: 1 });
@@ -40,7 +53,7 @@ t.test('the repository lints clean: only the two k8s-deputy services are checked
 });
 
 t.test('--all checks every container as if it ran k8s-deputy', async (t) => {
-  const run = await runDeputy(['lint', '--all', '--format', 'json', REPO]);
+  const run = await lint([REPO], { all: true, format: 'json' });
   t.equal(run.status, 1);
   const report = JSON.parse(run.stdout) as { results: LintResult[]; summary: LintSummary };
   t.equal(report.summary.containers, 18);
@@ -53,12 +66,12 @@ t.test('--all checks every container as if it ran k8s-deputy', async (t) => {
 });
 
 t.test('a file without workloads is not bad input; an unknown kind is named only when it shows k8s-deputy', async (t) => {
-  const service = await runDeputy(['lint', join(REPO, 'services', 'inventory', 'service.yaml')]);
+  const service = await lint([join(REPO, 'services', 'inventory', 'service.yaml')]);
   t.equal(service.status, 0);
   t.equal(service.stdout, '0 errors, 0 warnings: checked 0 containers in 0 workloads; skipped 1 other object\n');
-  const knative = await runDeputy(['lint', '--strict', join(REPO, 'services', 'image-resizer.yaml')]);
+  const knative = await lint([join(REPO, 'services', 'image-resizer.yaml')], { strict: true });
   t.equal(knative.status, 0, 'a Knative Service of a Go app is skipped quietly');
-  const typo = await runDeputy(['lint', join(RULES_DIR, 'unknown-kind.bad.yaml')]);
+  const typo = await lint([join(RULES_DIR, 'unknown-kind.bad.yaml')]);
   t.match(typo.stdout, /warning unknown-kind: Deploymnet\/typo: kind Deploymnet is not one deputy lint knows/);
 });
 
@@ -67,13 +80,13 @@ t.test('nothing showing k8s-deputy anywhere is one warning for the run, not one 
   for (const name of ['redis.yaml', 'cassandra.yaml', 'node-exporter.yaml']) {
     writeFileSync(join(dir, name), readFileSync(join(REPO, 'platform', name), 'utf8'));
   }
-  const run = await runDeputy(['lint', dir]);
+  const run = await lint([dir]);
   t.equal(run.status, 0);
   t.match(run.stdout, /^[^\n]*cassandra\.yaml:\d+: warning no-deputy-container: StatefulSet\/cassandra: none of the 4 containers in 3 workloads shows k8s-deputy/);
   t.equal(run.stdout.match(/no-deputy-container/g)?.length, 1);
-  const strict = await runDeputy(['lint', '--strict', dir]);
+  const strict = await lint([dir], { strict: true });
   t.equal(strict.status, 1, '--strict fails a run that checked nothing');
-  const withDeputy = await runDeputy(['lint', '--strict', dir, join(REPO, 'services', 'notifications.yaml')]);
+  const withDeputy = await lint([dir, join(REPO, 'services', 'notifications.yaml')], { strict: true });
   t.equal(withDeputy.status, 0, 'files and directories mix; one k8s-deputy service is enough');
 });
 
@@ -81,7 +94,7 @@ t.test('bad input is still exit 2: a template named on the command line, a direc
   const template = await runDeputy(['lint', join(REPO, 'chart', 'templates', 'deployment.yaml')]);
   t.equal(template.status, 2);
   t.match(template.stderr, /looks like a Helm or Go template; lint the rendered output instead \(helm template … \| deputy lint -\)\n$/);
-  const chart = await runDeputy(['lint', join(REPO, 'chart', 'Chart.yaml')]);
+  const chart = await lint([join(REPO, 'chart', 'Chart.yaml')]);
   t.equal(chart.status, 2, 'named explicitly, YAML that is not Kubernetes is bad input');
 
   const empty = tempDir(t);
@@ -94,7 +107,7 @@ t.test('bad input is still exit 2: a template named on the command line, a direc
   const broken = tempDir(t);
   writeFileSync(join(broken, 'ok.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n');
   writeFileSync(join(broken, 'bad.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n');
-  const parse = await runDeputy(['lint', broken]);
+  const parse = await lint([broken]);
   t.equal(parse.status, 2);
   t.match(parse.stderr, /bad\.yaml: not valid YAML \(line \d+, column \d+\)/);
 });
