@@ -56,6 +56,23 @@ export const SETTINGS = Object.freeze({
     readBy: ['supervisor', 'shim', 'cli'],
     summary: "supervisor: time from SIGTERM/SIGINT/terminate (or a preStop hook's start) until the child's process group is killed; keep it under terminationGracePeriodSeconds",
   }),
+  stopSignals: setting<readonly NodeJS.Signals[]>({
+    env: 'DEPUTY_STOP_SIGNALS',
+    kind: 'signals',
+    defaultValue: [],
+    defaultText: 'unset (SIGTERM and SIGINT only)',
+    readBy: ['supervisor', 'cli'],
+    summary:
+      'supervisor: more signals that start graceful termination like SIGTERM (comma-separated: SIGQUIT, QUIT or 3; also --stop-signal), for a lifecycle.stopSignal or an image STOPSIGNAL; other signals are only passed on',
+  }),
+  rewrite: setting<string | undefined>({
+    env: 'DEPUTY_REWRITE',
+    kind: 'rewrites',
+    defaultValue: undefined,
+    defaultText: 'unset',
+    readBy: ['supervisor', 'cli'],
+    summary: 'supervisor: signals to change before they are acted on or passed on, comma-separated from:to pairs (e.g. QUIT:TERM)',
+  }),
   timeoutExitCode: setting({
     env: 'DEPUTY_TIMEOUT_EXIT_CODE',
     kind: 'exit-status',

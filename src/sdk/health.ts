@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { sdkLog } from '../log/logger.js';
 import { probeKindOf, type ProbeKind } from '../contract/probes.js';
 import { SETTINGS, settingText } from '../contract/settings.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import type { MetricsRegistry } from './types.js';
 
 /**
@@ -102,9 +103,16 @@ function authorized(req: IncomingMessage): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it. */
+const PROBE_FAILED: RepeatedEvent = { event: 'probe-failed', level: 'error', what: 'probes that failed unexpectedly' };
+let probeLog: LogLimiter | undefined;
+
+/**
+ * A probe that threw is a bug (checks' own failures are answers): the 500 alone would hide it.
+ * It fails on every probe, and anyone who reaches the port can probe: rate-limited.
+ */
 function probeFailed(kind: ProbeKind, error: unknown): void {
-  sdkLog().error({ err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
+  probeLog ??= new LogLimiter(sdkLog());
+  probeLog.log(PROBE_FAILED, { err: error, probe: kind }, `${kind} probe failed unexpectedly; answered 500`);
 }
 
 /**
@@ -145,6 +153,9 @@ export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, so
   );
 }
 
+const SCRAPE_FAILED: RepeatedEvent = { event: 'metrics-scrape-failed', level: 'error', what: 'failed metrics scrapes' };
+let scrapeLog: LogLimiter | undefined;
+
 /**
  * Answers `/metrics` from `registry` (behind the token, when one is set): the promise of the
  * answer being sent (it never rejects), or undefined for any other path or without a registry.
@@ -167,8 +178,10 @@ function answerMetricsRequest(req: IncomingMessage, res: ServerResponse, registr
       res.end(method === 'HEAD' ? undefined : text);
     },
     (error: unknown) => {
-      // Usually an app collector that threw: name it, or the 500 alone hides it.
-      sdkLog().error({ err: error }, 'metrics scrape failed (a collect function of a metric in the registry threw); answered 500');
+      // Usually an app collector that threw: name it, or the 500 alone hides it. It fails on
+      // every scrape: rate-limited.
+      scrapeLog ??= new LogLimiter(sdkLog());
+      scrapeLog.log(SCRAPE_FAILED, { err: error }, 'metrics scrape failed (a collect function of a metric in the registry threw); answered 500');
       send(res, method, 500, { error: 'metrics_failed' });
     },
   );
@@ -181,12 +194,36 @@ export function healthListener(source: ProbeSource): (req: IncomingMessage, res:
   };
 }
 
+/**
+ * A probe is one small GET, on a fresh connection (the kubelet's) or a kept-alive one: a client
+ * that has not sent a whole request within this long is cut with a 408. That covers slowloris
+ * clients (request sent a byte at a time, or never finished) and pipelining clients that never
+ * read their answers (the request parsed after the pause never completes).
+ */
+export const HEALTH_REQUEST_TIMEOUT_MS = 5000;
+/**
+ * How often Node looks for connections past those timeouts. Its default, 30 s, let a dawdler
+ * hold its descriptor for up to 35 s, long enough for 300 of them to lock probes out of a process
+ * limited to 256 descriptors for half a minute, and for a liveness probe to fail.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * The Deputy's dedicated health server. No connection cap: a cap would let the same dawdlers
+ * lock the kubelet's probes out; the timeouts bound how long each of them holds a descriptor.
+ */
+export function createHealthServer(source: ProbeSource): Server {
+  return createServer(
+    { headersTimeout: HEALTH_REQUEST_TIMEOUT_MS, requestTimeout: HEALTH_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    healthListener(source),
+  );
+}
+
+const HEALTH_SERVER_ERROR: RepeatedEvent = { event: 'health-server-error', level: 'error', what: 'health server errors' };
+
 /** Starts a dedicated health server for `source` on `host:port`; rejects naming the port when it cannot listen. */
 export function listenHealth(source: ProbeSource, port: number, host: string): Promise<Server> {
-  const server = createServer(healthListener(source));
-  // Probes are tiny; a client that dawdles must not hold a socket for long.
-  server.requestTimeout = 5000;
-  server.headersTimeout = 5000;
+  const server = createHealthServer(source);
   return new Promise((resolve, reject) => {
     const onListenError = (error: NodeJS.ErrnoException): void => {
       const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${SETTINGS.healthCheckPort.env} or pass { port }` : '';
@@ -197,8 +234,12 @@ export function listenHealth(source: ProbeSource, port: number, host: string): P
       // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
       // with no listener would crash the app: log it and keep serving.
       server.off('error', onListenError);
+      // Repeats as long as the cause lasts (every accept while out of descriptors): rate-limited.
+      const limited = new LogLimiter(sdkLog());
+      server.once('close', () => limited.flush());
       server.on('error', (error: NodeJS.ErrnoException) => {
-        sdkLog().error(
+        limited.log(
+          HEALTH_SERVER_ERROR,
           { phase: 'health', err: error, host, port },
           `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
         );

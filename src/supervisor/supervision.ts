@@ -15,6 +15,7 @@ import { createLineLogger } from '../log/logger.js';
 import { ipcDir, readEntrypointPid } from '../contract/protocol.js';
 import { SETTINGS } from '../contract/settings.js';
 import { processStartTime } from '../contract/proc.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
@@ -29,6 +30,14 @@ const POLL_MS = 20;
 const WARM_UP_DELAY_MS = 50;
 /** The least time a released preStop hook gets to return before the supervisor exits. */
 const RELEASE_GRACE_MS = 1000;
+
+// Events that a sender outside the supervisor (signals, forks, markers) can repeat at will: their
+// records are rate-limited (src/log/limit.ts). Lifecycle records stay as they are.
+const FORWARDED_SIGNAL: RepeatedEvent = { event: 'forwarded-signal', level: 'info', what: 'forwarded signals' };
+const TERMINATION_SIGNAL_REPEATED: RepeatedEvent = { event: 'termination-signal-repeated', level: 'info', what: 'signals ignored during termination' };
+const ORPHANS_REAPED: RepeatedEvent = { event: 'orphans-reaped', level: 'debug', what: '"orphans reaped" records', sum: 'count' };
+const LEFTOVERS_SIGNALLED: RepeatedEvent = { event: 'leftovers-signalled', level: 'info', what: '"sending them SIGTERM" records', sum: 'count' };
+const PRESTOP_HOOK_STARTED: RepeatedEvent = { event: 'prestop-hook-started', level: 'info', what: 'preStop hooks started' };
 
 let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
 const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
@@ -46,6 +55,7 @@ class Supervision {
   readonly #processGroup: boolean;
   readonly #subreaper: boolean;
   readonly #log = createLineLogger('supervisor');
+  readonly #limited = new LogLimiter(this.#log);
   /** Children libuv waits for; the reaper leaves them alone. */
   readonly #spawned = new Set<number>();
   #childPid = 0;
@@ -114,7 +124,7 @@ class Supervision {
       if (reaping) {
         this.#reaper = new Reaper(
           this.#spawned,
-          (pids) => this.#log.debug({ pids, count: pids.length }, 'orphans reaped'),
+          (pids) => this.#limited.log(ORPHANS_REAPED, { pids, count: pids.length }, 'orphans reaped'),
           (error) => this.#log.error({ err: error }, 'cannot reap orphans'),
         );
         this.#reaper.start();
@@ -142,13 +152,14 @@ class Supervision {
   };
 
   readonly #onTerminationSignal = (signal: NodeJS.Signals): void => {
-    this.#log.info({ signal }, 'signal received');
+    // A repeat is logged (rate-limited) by beginTermination, as ignored or as a second SIGINT.
+    if (!this.#signalled && !this.#childExited) this.#log.info({ signal }, 'signal received');
     this.beginTermination(signal);
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    this.#log.info({ signal, forwardedTo: this.#childExited ? undefined : to }, 'signal received');
+    this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: this.#childExited ? undefined : to }, 'signal received');
     if (!this.#childExited) this.#signalChild(signal);
   };
 
@@ -166,7 +177,7 @@ class Supervision {
         this.#wake?.();
         return;
       }
-      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
     if (this.#signalled) {
@@ -177,7 +188,7 @@ class Supervision {
         this.#killEverything();
         return;
       }
-      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
     this.#signalled = true;
@@ -265,7 +276,7 @@ class Supervision {
       }
       const fresh = living.filter((pid) => !signalled.has(pid));
       if (fresh.length > 0) {
-        this.#log.info({ pids: fresh }, 'the child exited and left processes running; sending them SIGTERM');
+        this.#limited.log(LEFTOVERS_SIGNALLED, { pids: fresh, count: fresh.length }, 'the child exited and left processes running; sending them SIGTERM');
         for (const pid of fresh) {
           signalled.add(pid);
           this.#kill(pid, 'SIGTERM');
@@ -331,7 +342,7 @@ class Supervision {
     const noteHook = (hook: PreStopHook): void => {
       if (this.#hooks.has(hook.pid)) return;
       this.#hooks.set(hook.pid, hook);
-      this.#log.info({ hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
+      this.#limited.log(PRESTOP_HOOK_STARTED, { hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
       this.#startClock();
     };
     try {
@@ -414,6 +425,7 @@ class Supervision {
     if (this.#settled) return;
     this.#settled = true;
     this.#reaper?.stop();
+    this.#limited.flush(); // the counts before the last record
     this.#log.info({ status }, 'supervisor exiting');
     this.#markDone();
     this.#resolve(status);
