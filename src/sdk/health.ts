@@ -188,7 +188,7 @@ function answerMetricsRequest(req: IncomingMessage, res: ServerResponse, registr
 }
 
 /** A request listener for a dedicated health server: probe paths (and `/metrics` with a registry), else 404. */
-export function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
+function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };
@@ -212,7 +212,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
  * The Deputy's dedicated health server. No connection cap: a cap would let the same dawdlers
  * lock the kubelet's probes out; the timeouts bound how long each of them holds a descriptor.
  */
-export function createHealthServer(source: ProbeSource): Server {
+function createHealthServer(source: ProbeSource): Server {
   return createServer(
     { headersTimeout: HEALTH_REQUEST_TIMEOUT_MS, requestTimeout: HEALTH_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     healthListener(source),
