@@ -1,10 +1,12 @@
 // Work that is not HTTP: deputy.signal, tracked work, shutdownOnCrash, the event loop check and
-// the one shutdown record, against a real child process (test/fixtures/work-app.js) stopped by
-// `deputy terminate`, signals, and crashes of its own.
+// the one shutdown record, against a real child process (test/fixtures/work-app.js, and the
+// example worker) stopped by `deputy terminate`, signals, and crashes of its own.
 import t from 'tap';
 import { request } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Test } from 'tap';
-import { logIndex, runDeputy, spawnFixture, tempIpcDir, type Child, type LogRecord } from './helpers.js';
+import { ROOT, logIndex, runDeputy, spawnChild, spawnFixture, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -205,4 +207,46 @@ t.test('a blocked event loop flips readiness to 503 with event_loop_delay, and b
   app.send('shutdown');
   t.equal((await app.exited).status, 0);
   t.equal(last(app).cause, 'call', 'deputy.shutdown() from the app is cause "call"');
+});
+
+t.test('the example worker: terminate stops the consume loop, the job in hand finishes and is acked, then it leaves the broker', async (t) => {
+  const sockets = new Set<Socket>();
+  const acks: string[] = [];
+  let onAck!: () => void;
+  const acked = new Promise<void>((resolve) => (onAck = resolve));
+  const broker = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      acks.push(...chunk.split('\n').filter(Boolean));
+      onAck();
+    });
+  });
+  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    broker.close();
+    sockets.forEach((s) => s.destroy());
+  });
+  const ipcDir = tempIpcDir(t);
+  const worker = spawnChild(t, process.execPath, [join(ROOT, 'examples', 'worker.js')], {
+    BROKER_PORT: String((broker.address() as { port: number }).port),
+    DEPUTY_HEALTH_CHECK_PORT: '0',
+    DEPUTY_IPC_DIR: ipcDir,
+    DEPUTY_DRAIN_DELAY: '0',
+  });
+  await worker.waitForLog('broker connected');
+  const send = (line: string): void => sockets.forEach((s) => s.write(`${line}\n`));
+  while (sockets.size === 0) await new Promise((resolve) => broker.once('connection', resolve));
+  send('job 1 1500');
+  await worker.waitForLog((r) => r.msg === 'job started' && r.id === '1');
+  const terminated = runDeputy(['terminate', '--timeout', '20s'], { DEPUTY_IPC_DIR: ipcDir });
+  await worker.waitForLog('taking no new jobs');
+  send('job 2 0'); // after the loop stopped: never taken
+  t.equal((await worker.exited).status, 0);
+  t.equal((await terminated).status, 0);
+  await acked;
+  t.same(acks, ['ack 1'], 'the job in hand was finished and acked; none taken after');
+  t.notOk(worker.logs.some((r) => r.msg === 'job started' && r.id === '2'));
+  t.ok(logIndex(worker.logs, 'job done') < logIndex(worker.logs, 'consumer stopped'), 'the broker is left after the job');
+  t.match(last(worker), { msg: 'shutdown complete', cause: 'terminate', tracked: { inFlightAtStart: 1, finished: 1, cut: 0 } });
 });
