@@ -122,13 +122,14 @@ t.test('a job longer than the deadline is cut and reported; failureExitCode, wit
 
 t.test('shutdownOnCrash: a throw in a timer with a request in flight — the request completes, the handlers run, exit 1', async (t) => {
   const { app, port } = await startApp(t, { SHUTDOWN_ON_CRASH: '1', DEPUTY_DRAIN_DELAY: '5s' });
-  const slow = get(port, '/slow?ms=700');
+  // Long enough that the response cannot go out before the crash begins the shutdown.
+  const slow = get(port, '/slow?ms=1500');
   await app.waitForLog('slow request started');
   app.send('throw');
   const fatal = await app.waitForLog('uncaught exception; shutting down');
   t.equal(fatal.level, 'fatal');
   t.equal((fatal.err as { message?: string }).message, 'boom in a timer', 'with the error');
-  t.same(await slow, { status: 200, body: 'slow 700\n' }, 'the request in flight completes');
+  t.same(await slow, { status: 200, body: 'slow 1500\n' }, 'the request in flight completes');
   t.equal((await app.exited).status, 1);
   t.ok(find(app, 'handler ran'), 'the handlers ran');
   t.equal(find(app, 'signal aborted')?.cause, 'crash');
@@ -227,26 +228,25 @@ t.test('the example worker: terminate stops the consume loop, the job in hand fi
     broker.close();
     sockets.forEach((s) => s.destroy());
   });
-  const ipcDir = tempIpcDir(t);
   const worker = spawnChild(t, process.execPath, [join(ROOT, 'examples', 'worker.js')], {
     BROKER_PORT: String((broker.address() as { port: number }).port),
     DEPUTY_HEALTH_CHECK_PORT: '0',
-    DEPUTY_IPC_DIR: ipcDir,
+    DEPUTY_IPC_DIR: tempIpcDir(t),
     DEPUTY_DRAIN_DELAY: '0',
   });
   await worker.waitForLog('broker connected');
   const send = (line: string): void => sockets.forEach((s) => s.write(`${line}\n`));
   while (sockets.size === 0) await new Promise((resolve) => broker.once('connection', resolve));
-  send('job 1 1500');
+  // Long enough for SIGTERM (delivered at once, unlike a spawned `deputy terminate`) to land mid-job.
+  send('job 1 4000');
   await worker.waitForLog((r) => r.msg === 'job started' && r.id === '1');
-  const terminated = runDeputy(['terminate', '--timeout', '20s'], { DEPUTY_IPC_DIR: ipcDir });
+  worker.process.kill('SIGTERM');
   await worker.waitForLog('taking no new jobs');
   send('job 2 0'); // after the loop stopped: never taken
   t.equal((await worker.exited).status, 0);
-  t.equal((await terminated).status, 0);
   await acked;
   t.same(acks, ['ack 1'], 'the job in hand was finished and acked; none taken after');
   t.notOk(worker.logs.some((r) => r.msg === 'job started' && r.id === '2'));
   t.ok(logIndex(worker.logs, 'job done') < logIndex(worker.logs, 'consumer stopped'), 'the broker is left after the job');
-  t.match(last(worker), { msg: 'shutdown complete', cause: 'terminate', tracked: { inFlightAtStart: 1, finished: 1, cut: 0 } });
+  t.match(last(worker), { msg: 'shutdown complete', cause: 'signal', signal: 'SIGTERM', tracked: { inFlightAtStart: 1, finished: 1, cut: 0 } });
 });
