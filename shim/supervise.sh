@@ -181,8 +181,94 @@ find_in_path() {
 }
 
 # ---- the command must be startable: 127 not found, 126 not executable -----------------------
+# Judged before the fork: a failed exec in the child would print bash's own unstructured
+# message (and, for E2BIG, a second one saying "Success"). The checks cost nothing on the happy
+# path; the errno names and hints are deputy supervise's (src/exec-failure.ts).
+
+# Returns 0 when execve would fail with ENAMETOOLONG: a path component over 255 bytes (NAME_MAX)
+# or a path of 4096 bytes or more (PATH_MAX counts the NUL).
+name_too_long() {
+  ((${#1} > 63)) || return 1 # a character is at most 4 bytes: nothing shorter can be too long
+  local LC_ALL=C rest=$1 part
+  ((${#rest} < 4096)) || return 0
+  while [[ -n $rest ]]; do
+    part=${rest%%/*}
+    ((${#part} <= 255)) || return 0
+    [[ $rest == */* ]] || break
+    rest=${rest#*/}
+  done
+  return 1
+}
+
+# Returns 0 when the path $1, which does not exist, runs through a file that is not a directory
+# (execve: ENOTDIR rather than ENOENT).
+path_through_file() {
+  local prefix=$1
+  while [[ $prefix == */* ]]; do
+    prefix=${prefix%/*}
+    [[ -n $prefix ]] || return 1
+    if [[ -e $prefix ]]; then
+      [[ ! -d $prefix ]]
+      return
+    fi
+  done
+  return 1
+}
+
+# Sets REPLY to why execve would certainly fail with E2BIG for the command line "$@" and the
+# exported environment, or returns 1: a string over the kernel's per-string limit (32 pages), or
+# all of them over its total (a quarter of the stack limit, at most 6 MiB, at least 128 KiB, less
+# a pointer per string). Only called when BASH_ENV is set: the arguments and environment this
+# script received fit the kernel's limits (it was exec'd with them), and only a BASH_ENV file,
+# sourced before this script, can grow them. Without a fork, which costs more than the loops.
+exec_too_big() {
+  local LC_ALL=C i name text bytes total=0 count=0 largest=0 largest_what='' line key value unit page_bytes='' stack total_max
+  local -a names
+  for ((i = 1; i <= $#; i++)); do
+    text=${!i}
+    bytes=$((${#text} + 1))
+    total=$((total + bytes)) count=$((count + 1))
+    ((bytes <= largest)) || largest=$bytes largest_what="argument $((i - 1))"
+  done
+  names=("${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}" "${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}" "${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}" "${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}" "${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}" "${!_@}")
+  for name in "${names[@]}"; do
+    [[ -v $name && ${!name@a} == *x* && ${!name@a} != *[aA]* ]] || continue # bash exports no arrays
+    text=${!name}
+    bytes=$((${#name} + ${#text} + 2))
+    total=$((total + bytes)) count=$((count + 1))
+    ((bytes <= largest)) || largest=$bytes largest_what="environment variable $name"
+  done
+  # Within the least limits of any kernel (32 pages of 4 KiB a string, 128 KiB in all): it fits.
+  ((largest > 131072 || total + ${#command_path} + 1 + 8 * count > 131072)) || return 1
+  while read -r key value unit; do
+    if [[ $key == KernelPageSize: && $unit == kB ]]; then
+      page_bytes=$((value * 1024))
+      break
+    fi
+  done 2>/dev/null <"/proc/$$/smaps"
+  stack=unlimited
+  while IFS= read -r line; do
+    if [[ $line == 'Max stack size '* ]]; then
+      read -r _ _ _ stack _ <<<"$line"
+      break
+    fi
+  done 2>/dev/null <"/proc/$$/limits"
+  if [[ $stack =~ ^[0-9]+$ ]]; then total_max=$((stack / 4)); else total_max=6291456; fi
+  ((total_max <= 6291456)) || total_max=6291456
+  ((total_max >= 131072)) || total_max=131072
+  total_max=$((total_max - 8 * count - ${#command_path} - 1)) # a pointer per string; the file name is copied too
+  if ! (((${page_bytes:-0} > 0 && largest > 32 * page_bytes) || total > total_max)); then
+    return 1
+  fi
+  REPLY="the arguments and environment are too big for the kernel: each string must be under 128 KiB (32 pages) and all of them together under a quarter of the stack limit (ulimit -s); the largest is $largest_what, $largest bytes, of $total in all — pass large data through a file"
+}
 
 command_name=$1
+if name_too_long "$command_name"; then
+  log error "cannot execute $command_name: ENAMETOOLONG (the command name or path is too long: a name is at most 255 bytes, a path 4095)" \
+    "command=$command_name" "code=ENAMETOOLONG"
+  exit 126
+fi
 if [[ $command_name == */* ]]; then
   command_path=$command_name
 elif find_in_path "$command_name"; then
@@ -190,14 +276,21 @@ elif find_in_path "$command_name"; then
 elif [[ -n $unexecutable_match ]]; then
   command_path=$unexecutable_match # judged not executable below
 else
-  log error "command not found: $command_name (is it installed and on PATH?)" "command=$command_name" "PATH=${PATH-}"
+  log error "command not found: $command_name (is it installed and on PATH?)" "command=$command_name" "code=ENOENT" "PATH=${PATH-}"
   exit 127
 fi
-if [[ ! -e $command_path ]]; then
-  log error "command not found: $command_name (no such file)" "command=$command_name"
+if [[ ! -e $command_path ]] && path_through_file "$command_path"; then
+  log error "cannot execute $command_name: ENOTDIR (a component of the path is not a directory)" "command=$command_name" "code=ENOTDIR"
+  exit 126
+elif [[ ! -e $command_path ]]; then
+  log error "command not found: $command_name (no such file)" "command=$command_name" "code=ENOENT"
   exit 127
 elif [[ -d $command_path || ! -x $command_path ]]; then
-  log error "command not executable: $command_name (permission denied or a directory; check its mode)" "command=$command_name"
+  log error "command not executable: $command_name (permission denied or a directory; check its mode)" "command=$command_name" "code=EACCES"
+  exit 126
+fi
+if [[ -n ${BASH_ENV:-} ]] && exec_too_big "$@"; then
+  log error "cannot execute $command_name: E2BIG ($REPLY)" "command=$command_name" "code=E2BIG"
   exit 126
 fi
 

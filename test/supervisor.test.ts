@@ -7,7 +7,8 @@ import { constants } from 'node:os';
 import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSuperviseArgs } from '../src/cli/supervise.js';
+import { spec, superviseOptions } from '../src/cli/supervise.js';
+import { parseCommandLine } from '../src/cli/command.js';
 import { childrenOf, readProcStat } from '../src/contract/proc.js';
 import { DEPUTY_BIN, FIXTURES, logIndex, runDeputy, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
@@ -282,7 +283,7 @@ t.test('usage: --help documents every option and variable; errors exit 2 naming 
     t.equal(result.status, 2, `${args.join(' ')} ${JSON.stringify(env)} → 2`);
     t.match(result.stderr, message);
   }
-  // -gs is left to commander: both paths take an empty variable as unset, as the shim does
+  // both flags and variables: an empty variable counts as unset, as in the shim
   for (const args of [['supervise', 'true'], ['supervise', '-gs', 'true']]) {
     for (const name of ['DEPUTY_TIMEOUT', 'DEPUTY_TIMEOUT_EXIT_CODE']) {
       const result = await runDeputy(args, { [name]: '' });
@@ -547,10 +548,11 @@ t.test('the supervisor\'s pino-free logger writes the SDK logger\'s record shape
   t.same(pick(fromLine), pick(fromPino), 'same values');
 });
 
-t.test('the commander-free fast path parses plain arguments and leaves everything else to commander', async (t) => {
+t.test('deputy supervise options: one parser for flags and variables; bad values are usage errors naming them', async (t) => {
+  const parse = (argv: string[], env: NodeJS.ProcessEnv) => superviseOptions(parseCommandLine(spec, argv), env);
   const base = { timeoutMs: 25_000, timeoutExitCode: 137, processGroup: false, subreaper: false };
-  t.same(parseSuperviseArgs(['node', 'app.js', '--port', '3'], {}), { ...base, command: 'node', args: ['app.js', '--port', '3'] });
-  t.same(parseSuperviseArgs(['--timeout', '5s', '--timeout-exit-code=3', '-g', '--subreaper', '--', 'x', '--timeout'], {}), {
+  t.same(parse(['node', 'app.js', '--port', '3'], {}), { ...base, command: 'node', args: ['app.js', '--port', '3'] });
+  t.same(parse(['--timeout', '5s', '--timeout-exit-code=3', '-g', '--subreaper', '--', 'x', '--timeout'], {}), {
     ...base,
     timeoutMs: 5000,
     timeoutExitCode: 3,
@@ -559,21 +561,20 @@ t.test('the commander-free fast path parses plain arguments and leaves everythin
     command: 'x',
     args: ['--timeout'],
   });
-  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
-  t.same(parseSuperviseArgs(['x'], { DEPUTY_TIMEOUT: '', DEPUTY_TIMEOUT_EXIT_CODE: '' }), { ...base, command: 'x', args: [] }, 'empty variables count as unset');
-  t.same(parseSuperviseArgs(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
-  const deferred: Array<[string[], NodeJS.ProcessEnv]> = [
-    [['--help'], {}],
-    [['-h', 'x'], {}],
-    [[], {}],
-    [['--'], {}],
-    [['--timeout'], {}],
-    [['--timeout', 'soon', 'x'], {}],
-    [['--timeout-exit-code', '256', 'x'], {}],
-    [['-gs', 'x'], {}],
-    [['--process-group=yes', 'x'], {}],
-    [['--bogus', 'x'], {}],
-    [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }],
+  t.same(parse(['-gs', 'x'], {}), { ...base, processGroup: true, subreaper: true, command: 'x', args: [] }, 'one-letter flags together');
+  t.same(parse(['x'], { DEPUTY_TIMEOUT: '1.5s', DEPUTY_TIMEOUT_EXIT_CODE: '0' }), { ...base, timeoutMs: 1500, timeoutExitCode: 0, command: 'x', args: [] });
+  t.same(parse(['x'], { DEPUTY_TIMEOUT: '', DEPUTY_TIMEOUT_EXIT_CODE: '' }), { ...base, command: 'x', args: [] }, 'empty variables count as unset');
+  t.same(parse(['--timeout', '2s', 'x'], { DEPUTY_TIMEOUT: '9s' }), { ...base, timeoutMs: 2000, command: 'x', args: [] }, 'the flag beats the variable');
+  t.equal(parseCommandLine(spec, ['--help']).help, true);
+  const invalid: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [[], {}, /missing required argument 'command'/],
+    [['--'], {}, /missing required argument 'command'/],
+    [['--timeout'], {}, /option '--timeout <duration>' argument missing/],
+    [['--timeout', 'soon', 'x'], {}, /--timeout <duration>.*invalid duration "soon"/],
+    [['--timeout-exit-code', '256', 'x'], {}, /--timeout-exit-code <n>.*0 to 255/],
+    [['--process-group=yes', 'x'], {}, /'--process-group' takes no value/],
+    [['--bogus', 'x'], {}, /unknown option '--bogus'/],
+    [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }, /DEPUTY_TIMEOUT_EXIT_CODE.*0 to 255/],
   ];
-  for (const [argv, env] of deferred) t.equal(parseSuperviseArgs(argv, env), undefined, `${JSON.stringify(argv)} ${JSON.stringify(env)} → commander`);
+  for (const [argv, env, message] of invalid) t.throws(() => parse(argv, env), { code: 'EDEPUTY_USAGE', message }, `${JSON.stringify(argv)} ${JSON.stringify(env)}`);
 });

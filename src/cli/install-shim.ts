@@ -14,7 +14,7 @@ import { DeputyError } from '../contract/errors.js';
 export const SHIM_SCRIPTS = ['supervise.sh', 'probe.sh'] as const;
 
 /** The package's `shim/` directory (next to `dist/`). */
-export const SHIM_SOURCE_DIR = fileURLToPath(new URL('../../shim/', import.meta.url));
+const SHIM_SOURCE_DIR = fileURLToPath(new URL('../../shim/', import.meta.url));
 
 /** Options of `installSuperviseShim(dir, options)`. */
 export interface InstallShimOptions {

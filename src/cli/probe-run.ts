@@ -6,12 +6,10 @@
 import { httpGet, judgeAnswer } from '../contract/http-get.js';
 
 /** Exit statuses of `deputy probe`. */
-export const PROBE_HEALTHY = 0;
-export const PROBE_UNHEALTHY = 1;
+const PROBE_HEALTHY = 0;
+const PROBE_UNHEALTHY = 1;
 export const PROBE_UNREACHABLE = 2;
 
-/** Endpoint each probe kind GETs. */
-export const PROBE_KIND_PATHS = { live: '/livez', ready: '/readyz', startup: '/startupz' } as const;
 
 /** What to probe and how to judge it; already validated. */
 export interface ProbeTarget {

@@ -1,12 +1,14 @@
 /**
- * `deputy probe` options: parsing and validation, shared by the full CLI (commander, for
- * `--help`) and the fast path that `bin/deputy.js` takes for `deputy probe`, which skips loading
- * commander because exec probes run every few seconds and must start fast.
+ * `deputy probe`: the exec probe's front-end — options, validation, the one line it prints. It
+ * runs every few seconds in every pod, so it loads only the contract and node:http
+ * (src/cli/probe-run.ts does the request).
  */
-import { parseArgs } from 'node:util';
 import { parseDuration } from '../contract/duration.js';
 import { UsageError } from '../contract/errors.js';
-import { PROBE_KIND_PATHS, PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe-run.js';
+import { SETTINGS, settingText } from '../contract/settings.js';
+import { PROBE_KIND_PATHS } from '../contract/probes.js';
+import { PROBE_UNREACHABLE, runProbe, type ProbeTarget } from './probe-run.js';
+import type { CommandModule, CommandSpec, ParsedCommandLine } from './command.js';
 
 /** `deputy probe` flags as given (strings, not yet validated). */
 export interface ProbeFlags {
@@ -24,10 +26,6 @@ export interface ProbeFlags {
   readonly quiet?: boolean;
 }
 
-/** Same variables and port default as the Deputy's health server (deputy.ts), without loading the SDK. */
-const PORT_ENV = 'DEPUTY_HEALTH_CHECK_PORT';
-const HOST_ENV = 'DEPUTY_HEALTH_CHECK_HOST';
-const DEFAULT_PORT = 8081;
 /** Where the probe asks when the health server binds every interface (or no host is set). */
 const LOOPBACK = '127.0.0.1';
 
@@ -36,7 +34,7 @@ const LOOPBACK = '127.0.0.1';
  * as the same environment reaches both in a pod; a wildcard bind answers on loopback.
  */
 function defaultHost(): string {
-  const bound = process.env[HOST_ENV];
+  const bound = settingText(SETTINGS.healthCheckHost);
   return !bound || bound === '0.0.0.0' || bound === '::' || bound === '[::]' ? LOOPBACK : bound;
 }
 const DEFAULT_TIMEOUT = '1s';
@@ -46,7 +44,7 @@ function isPort(value: string): boolean {
 }
 
 /** Validates the flags into what to probe; throws `UsageError` naming the flag. */
-export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
+function probeTargetOf(flags: ProbeFlags): ProbeTarget {
   if (flags.kind !== undefined && !Object.hasOwn(PROBE_KIND_PATHS, flags.kind)) {
     throw new UsageError(`what to probe is live, ready or startup, not ${JSON.stringify(flags.kind)}`);
   }
@@ -82,14 +80,15 @@ export function probeTargetOf(flags: ProbeFlags): ProbeTarget {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url: ${url.href} is not an http: or https: URL`);
     return { url, deputyEndpoint: false, ...common };
   }
-  const envPort = process.env[PORT_ENV];
+  const envPort = settingText(SETTINGS.healthCheckPort);
+  const PORT_ENV = SETTINGS.healthCheckPort.env;
   if (flags.port !== undefined && !isPort(flags.port)) {
     throw new UsageError(`--port: ${JSON.stringify(flags.port)} is not a port; a port is an integer from 1 to 65535`);
   }
   if (flags.port === undefined && envPort && !isPort(envPort)) {
     throw new UsageError(`${PORT_ENV}=${JSON.stringify(envPort)} is not a TCP port (1-65535): fix it or pass --port`);
   }
-  const portNumber = Number(flags.port ?? (envPort || DEFAULT_PORT));
+  const portNumber = Number(flags.port ?? envPort ?? SETTINGS.healthCheckPort.defaultValue);
   const hostName = flags.host ?? defaultHost();
   const host = hostName.includes(':') && !hostName.startsWith('[') ? `[${hostName}]` : hostName;
   const path = PROBE_KIND_PATHS[chosen[0] as keyof typeof PROBE_KIND_PATHS];
@@ -121,56 +120,45 @@ export async function probeCommand(flags: ProbeFlags): Promise<number> {
   return outcome.status;
 }
 
-/**
- * The fast path for `deputy probe <args>`: parses with node:util instead of commander. Help goes
- * to the full CLI. Resolves with the exit status.
- */
-export async function probeMain(args: readonly string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    const { main } = await import('./main.js');
-    return main([process.argv[0]!, process.argv[1]!, 'probe', ...args]);
-  }
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        live: { type: 'boolean' },
-        ready: { type: 'boolean' },
-        startup: { type: 'boolean' },
-        url: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        timeout: { type: 'string' },
-        'expect-status': { type: 'string' },
-        'expect-body': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-      },
-    }));
-  } catch (error) {
-    // node:util's messages are long; keep the first sentence and point at --help.
-    const message = (error as Error).message.split('. ')[0]!.replace(/^Unknown option/, 'unknown option');
-    process.stderr.write(`deputy probe: ${message} (run deputy probe --help for usage)\n`);
-    return PROBE_UNREACHABLE;
-  }
-  if (positionals.length > 1) {
-    process.stderr.write(`deputy probe: too many arguments (${positionals.join(' ')}); say one of live, ready or startup (run deputy probe --help for usage)\n`);
-    return PROBE_UNREACHABLE;
-  }
+export const spec: CommandSpec = {
+  name: 'probe',
+  summary: 'Exec probe: GET a probe endpoint (or any status URL) and exit 0 healthy, 1 unhealthy, 2 unreachable.',
+  arguments: [{ name: 'kind', description: 'live, ready or startup: the same as --live, --ready or --startup' }],
+  options: [
+    { name: 'live', description: `liveness: GET ${PROBE_KIND_PATHS.live}` },
+    { name: 'ready', description: `readiness: GET ${PROBE_KIND_PATHS.ready}` },
+    { name: 'startup', description: `startup: GET ${PROBE_KIND_PATHS.startup}` },
+    { name: 'url', value: '<url>', description: 'GET this URL instead (for status endpoints that always answer 200)' },
+    { name: 'host', value: '<host>', description: 'health server host; 0.0.0.0 and :: mean 127.0.0.1', defaultText: `$${SETTINGS.healthCheckHost.env}, else 127.0.0.1` },
+    { name: 'port', value: '<port>', description: 'health server port', defaultText: `$${SETTINGS.healthCheckPort.env}, else ${SETTINGS.healthCheckPort.defaultText}` },
+    { name: 'timeout', value: '<duration>', description: 'give up after this long: exit 1 if connected, else 2', defaultText: DEFAULT_TIMEOUT },
+    { name: 'expect-status', value: '<code>', description: 'healthy only with this status', defaultText: 'any 2xx' },
+    { name: 'expect-body', value: '<regex>', description: 'healthy only when the body matches this JavaScript regular expression' },
+    { name: 'quiet', short: 'q', description: 'print nothing on stdout; only the exit status (errors still go to stderr)' },
+  ],
+  settings: ['healthCheckPort', 'healthCheckHost'],
+  details: `
+Exactly one of --live, --ready, --startup (or live, ready, startup) or --url. With --url,
+--host and --port do not apply.
+Exit status: 0 healthy; 1 unhealthy (non-2xx or unexpected status, body mismatch, no answer
+within --timeout); 2 unreachable, not HTTP, or bad input. One line on stdout says what was seen
+(on stderr for exit 2).`,
+};
+
+async function run({ args, options }: ParsedCommandLine): Promise<number> {
   return probeCommand({
-    kind: positionals[0],
-    live: values.live as boolean | undefined,
-    ready: values.ready as boolean | undefined,
-    startup: values.startup as boolean | undefined,
-    url: values.url as string | undefined,
-    host: values.host as string | undefined,
-    port: values.port as string | undefined,
-    timeout: values.timeout as string | undefined,
-    expectStatus: values['expect-status'] as string | undefined,
-    expectBody: values['expect-body'] as string | undefined,
-    quiet: values.quiet as boolean | undefined,
+    kind: args.kind as string | undefined,
+    live: options.live as boolean | undefined,
+    ready: options.ready as boolean | undefined,
+    startup: options.startup as boolean | undefined,
+    url: options.url as string | undefined,
+    host: options.host as string | undefined,
+    port: options.port as string | undefined,
+    timeout: options.timeout as string | undefined,
+    expectStatus: options['expect-status'] as string | undefined,
+    expectBody: options['expect-body'] as string | undefined,
+    quiet: options.quiet as boolean | undefined,
   });
 }
+
+export const command: CommandModule = { spec, run };

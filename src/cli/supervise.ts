@@ -1,58 +1,93 @@
 /**
- * `deputy supervise` arguments without commander, for the well-formed case: the supervisor starts
- * on every container start and commander costs it ≈ 12 ms and 3 MB. Anything else — `--help`, an
- * unknown option, a bad value, a missing command — returns undefined and the full CLI
- * (src/cli.ts) handles it, so messages and exit statuses are the same either way.
+ * `deputy supervise [options] [--] <command> [args...]`: the container's init process
+ * (src/supervisor/). Its start-up is on every container start, so this front-end loads only the
+ * contract and the supervisor.
  */
 import { parseDuration } from '../contract/duration.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from '../contract/protocol.js';
+import { FORWARDED_SIGNALS, NOT_FORWARDED_SIGNALS } from '../contract/signals.js';
+import { SETTINGS, settingText } from '../contract/settings.js';
+import { parseExitStatus, type CommandModule, type CommandSpec, type ParsedCommandLine } from './command.js';
 import type { SuperviseOptions } from '../supervisor/types.js';
 
-/** An exit status 0-255 written in decimal, or undefined. */
-export function exitStatusValue(value: string): number | undefined {
-  return /^[0-9]{1,3}$/.test(value) && Number(value) <= 255 ? Number(value) : undefined;
+const short = (signals: readonly string[]): string => signals.map((signal) => signal.replace(/^SIG/, '')).join(' ');
+
+export const spec: CommandSpec = {
+  name: 'supervise',
+  summary: "Run a command as the container's init process (ENTRYPOINT): graceful termination, signal forwarding, zombie reaping.",
+  arguments: [
+    { name: 'command', description: 'the command to run (no shell; looked up in PATH)', required: true },
+    { name: 'args', description: 'its arguments', variadic: true },
+  ],
+  passThrough: true,
+  options: [
+    {
+      name: 'timeout',
+      value: '<duration>',
+      description: "after SIGTERM/SIGINT, SIGKILL the child's process group if it still runs this long",
+      defaultText: `$${SETTINGS.timeout.env}, else ${SETTINGS.timeout.defaultText}`,
+      parse: parseDuration,
+    },
+    {
+      name: 'timeout-exit-code',
+      value: '<n>',
+      description: 'exit status after the timeout killed the child (0-255)',
+      defaultText: `$${SETTINGS.timeoutExitCode.env}, else ${SETTINGS.timeoutExitCode.defaultText}`,
+      parse: parseExitStatus,
+    },
+    { name: 'process-group', short: 'g', description: "send forwarded signals (and the fallback SIGTERM) to the child's whole process group" },
+    { name: 'subreaper', short: 's', description: 'when not PID 1, become a child subreaper so orphaned descendants are reaped and ended too' },
+  ],
+  settings: ['timeout', 'timeoutExitCode', 'ipcDir', 'logLevel'],
+  details: `
+Termination: on SIGTERM or SIGINT the supervisor reads $${SETTINGS.ipcDir.env}/deputy-entrypoint.pid at
+that moment and sends "terminate" to that process's socket (the app may be a grandchild, e.g.
+npm start -> node). With no pid file, no socket or a failed send it logs a warning and sends the
+signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM is
+logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
+with no pid file targets pid 1) starts the same sequence. A deputy terminate preStop hook
+starts the timeout when it starts (the supervisor sees its marker in $${SETTINGS.ipcDir.env}).
+
+Signals forwarded to the child: ${short(FORWARDED_SIGNALS)}.
+Not forwarded: ${short(NOT_FORWARDED_SIGNALS)} (uncatchable, reaping, the supervisor's own terminal
+and pipes, crashes), and real-time signals (Node cannot catch them). SIGUSR1 never opens the
+supervisor's Node inspector.
+
+When the child exits while other descendants live, they get SIGTERM, then SIGKILL once the
+timeout (counted from the start of termination, else from the child's exit) runs out, or at
+once on SIGINT; then the supervisor exits with the child's status. It also waits, within the
+same timeout, for a running preStop hook (deputy terminate) so that the kubelet never sees the
+container exit under it.
+
+As PID 1 the supervisor reaps orphaned zombies; elsewhere only with --subreaper.
+
+Exit status: the child's status; 128+N when the child died of signal N; the --timeout-exit-code
+after a timeout kill; 130 after a second SIGINT; 127 command not found; 126 not executable;
+2 for usage errors.
+
+Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
+};
+
+/** The supervisor's options from a parsed command line and the environment; throws UsageError. */
+export function superviseOptions({ args, options }: ParsedCommandLine, env: NodeJS.ProcessEnv = process.env): SuperviseOptions {
+  const timeoutText = settingText(SETTINGS.timeout, env);
+  const exitCodeText = settingText(SETTINGS.timeoutExitCode, env);
+  return {
+    command: args.command as string,
+    args: args.args as string[],
+    timeoutMs: (options.timeout as number | undefined) ?? (timeoutText === undefined ? SETTINGS.timeout.defaultValue : parseDuration(timeoutText, SETTINGS.timeout.env)),
+    timeoutExitCode:
+      (options['timeout-exit-code'] as number | undefined) ??
+      (exitCodeText === undefined ? SETTINGS.timeoutExitCode.defaultValue : parseExitStatus(exitCodeText, SETTINGS.timeoutExitCode.env)),
+    processGroup: options['process-group'] === true,
+    subreaper: options.subreaper === true,
+  };
 }
 
-function durationValue(value: string): number | undefined {
-  try {
-    return parseDuration(value, '--timeout');
-  } catch {
-    return undefined;
-  }
+async function run(parsed: ParsedCommandLine): Promise<number> {
+  const options = superviseOptions(parsed);
+  const { supervise } = await import('../supervisor/supervision.js');
+  // Exit now: as PID 1 nothing else may keep the container alive.
+  process.exit(await supervise(options));
 }
 
-/** The options of `deputy supervise <argv…>`, or undefined when the full CLI must decide. */
-export function parseSuperviseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SuperviseOptions | undefined {
-  // An empty variable counts as unset, as in the shim and ipcDir() (src/cli.ts does the same)
-  const timeoutText = env[TIMEOUT_ENV];
-  const exitCodeText = env[TIMEOUT_EXIT_CODE_ENV];
-  let timeoutMs = timeoutText === undefined || timeoutText === '' ? DEFAULT_TIMEOUT_MS : durationValue(timeoutText);
-  let timeoutExitCode = exitCodeText === undefined || exitCodeText === '' ? DEFAULT_TIMEOUT_EXIT_CODE : exitStatusValue(exitCodeText);
-  let processGroup = false;
-  let subreaper = false;
-  let index = 0;
-  for (; index < argv.length; index += 1) {
-    const arg = argv[index]!;
-    if (arg === '--') {
-      index += 1;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') break;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (name === '--timeout' || name === '--timeout-exit-code') {
-      const value = inline ?? argv[++index];
-      if (value === undefined) return undefined;
-      if (name === '--timeout') timeoutMs = durationValue(value);
-      else timeoutExitCode = exitStatusValue(value);
-    } else if ((name === '-g' || name === '--process-group') && inline === undefined) {
-      processGroup = true;
-    } else if ((name === '-s' || name === '--subreaper') && inline === undefined) {
-      subreaper = true;
-    } else {
-      return undefined;
-    }
-  }
-  const [command, ...args] = argv.slice(index);
-  if (command === undefined || timeoutMs === undefined || timeoutExitCode === undefined) return undefined;
-  return { command, args, timeoutMs, timeoutExitCode, processGroup, subreaper };
-}
+export const command: CommandModule = { spec, run };

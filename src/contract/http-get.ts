@@ -11,7 +11,7 @@ export interface HttpAnswer {
 }
 
 /** Bodies are read up to this many bytes; the rest is ignored (status endpoints are small). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** What is wrong with an answer, if anything: see {@link judgeAnswer}. */
 export type Verdict = 'ok' | 'bad_status' | 'body_mismatch';

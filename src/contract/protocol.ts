@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MalformedPidFileError } from './errors.js';
+import { SETTINGS, settingText } from './settings.js';
 
 /** Environment variable naming the directory that holds the sockets and the pid file. */
-export const IPC_DIR_ENV = 'DEPUTY_IPC_DIR';
+export const IPC_DIR_ENV = SETTINGS.ipcDir.env;
 /** Default IPC directory: `/run` (mount an emptyDir there on a read-only root filesystem). */
-export const DEFAULT_IPC_DIR = '/run';
+export const DEFAULT_IPC_DIR = SETTINGS.ipcDir.defaultValue;
 /** The one message the protocol knows. A single trailing newline is tolerated. */
 export const TERMINATE_MESSAGE = 'terminate';
 /** File name of the entrypoint pid file inside the IPC directory. */
@@ -18,12 +19,11 @@ export const ENTRYPOINT_PID_FILE = 'deputy-entrypoint.pid';
 /** `sun_path` is 108 bytes including the terminating NUL. */
 export const SOCKET_PATH_MAX_BYTES = 107;
 /** Highest pid Linux can hand out (`pid_max` ceiling, 2^22). */
-export const PID_MAX = 4_194_304;
+const PID_MAX = 4_194_304;
 
 /** The IPC directory: `$DEPUTY_IPC_DIR`, else `/run`. */
 export function ipcDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env[IPC_DIR_ENV];
-  return dir !== undefined && dir !== '' ? dir : DEFAULT_IPC_DIR;
+  return settingText(SETTINGS.ipcDir, env) ?? SETTINGS.ipcDir.defaultValue;
 }
 
 /** `${dir}/graceful-terminator.<pid>.socket` — one unix datagram socket per registered process. */
@@ -82,11 +82,3 @@ export function preStopMarkerPath(pid: number, dir: string = ipcDir()): string {
   return join(dir, `${PRESTOP_MARKER_PREFIX}${pid}`);
 }
 
-/** Environment variable of the supervisor (and the shim): default of `--timeout`, a duration. */
-export const TIMEOUT_ENV = 'DEPUTY_TIMEOUT';
-/** Environment variable of the supervisor (and the shim): default of `--timeout-exit-code`. */
-export const TIMEOUT_EXIT_CODE_ENV = 'DEPUTY_TIMEOUT_EXIT_CODE';
-/** The supervisor's default timeout: under Kubernetes' default 30 s grace period. */
-export const DEFAULT_TIMEOUT_MS = 25_000;
-/** The supervisor's default exit status after a timeout kill: 128 + SIGKILL. */
-export const DEFAULT_TIMEOUT_EXIT_CODE = 137;

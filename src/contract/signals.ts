@@ -50,7 +50,7 @@ export const NOT_FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
 ];
 
 /** The signal's number on this platform (SIGTERM → 15). */
-export function signalNumber(signal: NodeJS.Signals): number {
+function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal];
 }
 

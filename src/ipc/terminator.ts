@@ -5,7 +5,7 @@
  */
 import { accessSync, chmodSync, constants as fsConstants, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import unix, { type UnixDgramError, type UnixDgramSocket } from 'unix-dgram';
+import { DatagramSocket, type DatagramError } from './datagram-socket.js';
 import {
   AlreadyRegisteredError,
   IpcDirError,
@@ -149,7 +149,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
     return running;
   };
 
-  const socket: UnixDgramSocket = unix.createSocket('unix_dgram');
+  const socket = new DatagramSocket();
   let socketOpen = true;
   const releaseSocket = (): void => {
     if (!socketOpen) return;
@@ -157,7 +157,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
     socket.close();
     removeIfSocket(path);
   };
-  let bindError: UnixDgramError | undefined;
+  let bindError: DatagramError | undefined;
   socket.on('error', (error) => {
     bindError = error;
   });
@@ -171,6 +171,12 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
   }
   socket.removeAllListeners('error');
   socket.on('error', (error) => log.warn({ err: error, code: errnoName(error.code) }, 'terminator socket error'));
+  socket.on('receiveError', (error, occurrences) => {
+    // The 1st, 10th, 100th… time: a recurring error cannot flood the log.
+    if (/^10*$/.test(String(occurrences))) {
+      log.warn({ code: errnoName(error.code), occurrences }, 'terminator socket: a receive failed; still listening');
+    }
+  });
   chmodSync(path, 0o600);
   socket.on('message', (payload) => {
     if (isTerminateMessage(payload)) {
@@ -228,7 +234,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
 
 function sendDatagram(path: string, payload: Buffer): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const client = unix.createSocket('unix_dgram');
+    const client = new DatagramSocket();
     client.on('error', (error) => resolve(errnoName(error.code) ?? error.message));
     client.send(payload, 0, payload.length, path, (error) => {
       try {

@@ -5,8 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { SETTINGS } from '../contract/settings.js';
 import { sdkLog } from '../log/logger.js';
+import { probeKindOf, type ProbeKind } from '../contract/probes.js';
+import { SETTINGS } from '../contract/settings.js';
 
 /**
  * Environment variable: when set, `?verbose` detail (which may carry dependency error messages)
@@ -14,18 +15,7 @@ import { sdkLog } from '../log/logger.js';
  */
 export const HEALTH_TOKEN_ENV = SETTINGS.healthToken.env;
 
-/** Which probe a path answers. */
-export type ProbeKind = 'live' | 'ready' | 'startup';
-
-/** Probe paths, matched exactly after the query string is dropped. */
-export const PROBE_PATHS: Readonly<Record<string, ProbeKind>> = {
-  '/health/live': 'live',
-  '/livez': 'live',
-  '/healthz': 'live',
-  '/health/ready': 'ready',
-  '/readyz': 'ready',
-  '/startupz': 'startup',
-};
+export { PROBE_PATHS, probeKindOf, type ProbeKind } from '../contract/probes.js';
 
 /** Why readiness is failing. */
 export type NotReadyReason = 'not_started' | 'shutting_down' | (string & {});
@@ -75,14 +65,6 @@ function send(res: ServerResponse, method: string, statusCode: number, body: obj
   // writeHead reads the array without keeping or changing it, so one array serves every response.
   res.writeHead(statusCode, rendered.headers as string[]);
   res.end(method === 'HEAD' ? undefined : rendered.text);
-}
-
-/** The probe kind a request path names, or undefined. */
-export function probeKindOf(url: string | undefined): ProbeKind | undefined {
-  const raw = url ?? '/';
-  const query = raw.indexOf('?');
-  const path = query < 0 ? raw : raw.slice(0, query);
-  return Object.hasOwn(PROBE_PATHS, path) ? PROBE_PATHS[path] : undefined;
 }
 
 /** True when the query string asks for `verbose` (any value but `0` or `false`). */
@@ -150,7 +132,7 @@ export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, so
 }
 
 /** A request listener for a dedicated health server: probe paths, else 404. */
-export function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
+function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };

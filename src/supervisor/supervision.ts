@@ -9,20 +9,17 @@
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/reaper.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describeExecFailure } from './exec-failure.js';
 import { createLineLogger } from '../log/logger.js';
-import { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, ipcDir, readEntrypointPid } from '../contract/protocol.js';
+import { ipcDir, readEntrypointPid } from '../contract/protocol.js';
+import { SETTINGS } from '../contract/settings.js';
 import { processStartTime } from '../contract/proc.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
 import type { PreStopHook } from '../ipc/prestop.js';
 
-export { DEFAULT_TIMEOUT_EXIT_CODE, DEFAULT_TIMEOUT_MS, TIMEOUT_ENV, TIMEOUT_EXIT_CODE_ENV } from '../contract/protocol.js';
-/** The command was not found. */
-export const EXIT_NOT_FOUND = 127;
-/** The command was found but could not be executed. */
-export const EXIT_NOT_EXECUTABLE = 126;
 /** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -77,8 +74,8 @@ class Supervision {
   constructor(options: SuperviseOptions) {
     this.#command = options.command;
     this.#args = options.args ?? [];
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#timeoutExitCode = options.timeoutExitCode ?? DEFAULT_TIMEOUT_EXIT_CODE;
+    this.#timeoutMs = options.timeoutMs ?? SETTINGS.timeout.defaultValue;
+    this.#timeoutExitCode = options.timeoutExitCode ?? SETTINGS.timeoutExitCode.defaultValue;
     this.#processGroup = options.processGroup ?? false;
     this.#subreaper = options.subreaper ?? false;
   }
@@ -100,7 +97,13 @@ class Supervision {
 
       this.#startedAt = Date.now();
       this.#startTicks = processStartTime('self') ?? 0;
-      const child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      let child: ChildProcess;
+      try {
+        child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
+      } catch (error) {
+        this.#onSpawnError(error as NodeJS.ErrnoException); // E2BIG, ENAMETOOLONG, ENOTDIR, …: thrown, not emitted
+        return;
+      }
       child.on('error', this.#onSpawnError);
       if (child.pid === undefined) return; // 'error' follows on the next tick
       this.#childPid = child.pid;
@@ -127,25 +130,14 @@ class Supervision {
     });
   }
 
+  /** The child's 'error' event, and what spawn() throws: either way the command could not start. */
   readonly #onSpawnError = (error: NodeJS.ErrnoException): void => {
     if (this.#childPid !== 0) {
       this.#log.error({ err: error }, 'child process error');
       return;
     }
-    const notFound = error.code === 'ENOENT';
-    const status = notFound ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
-    // Say what to do about it: this line is often all a user sees of a crash-looping container.
-    const path = process.env.PATH ?? '';
-    let message: string;
-    if (!notFound) {
-      const hint = error.code === 'EACCES' ? ' (a directory, or missing the execute bit: chmod +x)' : '';
-      message = `cannot execute ${this.#command}: ${error.code ?? error.message}${hint}`;
-    } else if (this.#command.includes('/')) {
-      message = `command not found: ${this.#command} (no such file; or a script whose #! interpreter is missing)`;
-    } else {
-      message = `command not found: ${this.#command} (is it installed and on PATH? PATH=${path})`;
-    }
-    this.#log.error({ command: this.#command, code: error.code, status, PATH: notFound ? path : undefined }, message);
+    const { status, code, message } = describeExecFailure(this.#command, this.#args, process.env, error);
+    this.#log.error({ command: this.#command, code, status, PATH: code === 'ENOENT' ? (process.env.PATH ?? '') : undefined }, message);
     this.#settle(status);
   };
 
