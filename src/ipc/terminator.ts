@@ -31,6 +31,7 @@ import {
 } from '../contract/protocol.js';
 import type { GracefulTerminateOptions, GracefulTerminatorOptions } from './types.js';
 import { processGone } from '../contract/proc.js';
+import { callForTerminateRequest, type TerminateVia } from './terminate-request.js';
 
 /** What `gracefulTerminator()` returns. */
 export interface GracefulTerminatorHandle {
@@ -136,7 +137,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
   const limited = new LogLimiter(log);
   let running: Promise<void> | undefined;
 
-  const run = (via: string): Promise<void> => {
+  const run = (via: TerminateVia): Promise<void> => {
     if (running) {
       limited.log(TERMINATE_REPEATED, { via }, 'terminate requested again; shutdown is already running');
       return running;
@@ -144,7 +145,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
     log.info({ via }, 'terminate requested; running the graceful terminator');
     running = (async () => {
       try {
-        await fn();
+        await callForTerminateRequest(via, fn);
       } catch (error) {
         log.error({ err: error }, 'graceful terminator callback failed');
       }

@@ -35,16 +35,37 @@ export interface ProbeOptions {
 
 /** Anything that can answer a probe (the Deputy). */
 export interface ProbeSource {
-  probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
+  probe(kind: ProbeKind, options?: ProbeOptions): Promise<ProbeResult>;
 }
 
-function send(res: ServerResponse, method: string, statusCode: number, body: unknown, extraHeaders?: Record<string, string>): void {
+/** A body's JSON and response headers (a raw array: the cheapest form for node:http). */
+interface Rendered {
+  readonly text: string;
+  readonly headers: readonly string[];
+}
+
+/**
+ * Frozen bodies (the Deputy's fixed answers: `{"status":"ready"}`…) are rendered once: on a busy
+ * app port, serialising the same few bytes thousands of times a second is measurable.
+ */
+const renderedOnce = new WeakMap<object, Rendered>();
+
+function render(body: object, extraHeaders?: Record<string, string>): Rendered {
   const text = JSON.stringify(body);
-  // Raw header array: the cheapest form for node:http, which matters on a busy app port.
   const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)), 'cache-control', 'no-store'];
   if (extraHeaders) for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
-  res.writeHead(statusCode, headers);
-  res.end(method === 'HEAD' ? undefined : text);
+  return { text, headers };
+}
+
+function send(res: ServerResponse, method: string, statusCode: number, body: object, extraHeaders?: Record<string, string>): void {
+  let rendered = extraHeaders ? undefined : renderedOnce.get(body);
+  if (rendered === undefined) {
+    rendered = render(body, extraHeaders);
+    if (!extraHeaders && Object.isFrozen(body)) renderedOnce.set(body, rendered);
+  }
+  // writeHead reads the array without keeping or changing it, so one array serves every response.
+  res.writeHead(statusCode, rendered.headers as string[]);
+  res.end(method === 'HEAD' ? undefined : rendered.text);
 }
 
 /** True when the query string asks for `verbose` (any value but `0` or `false`). */
@@ -86,39 +107,40 @@ function probeFailed(kind: ProbeKind, error: unknown): void {
  * for any other path, so the caller can pass the request on.
  */
 export function handleProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): boolean {
+  return answerProbeRequest(req, res, source) !== undefined;
+}
+
+/**
+ * {@link handleProbeRequest}, returning the promise of the answer being sent (it never rejects),
+ * or undefined for a path that is not a probe's. Internal: Koa's middleware awaits it.
+ */
+export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, source: ProbeSource): Promise<void> | undefined {
   const kind = probeKindOf(req.url);
-  if (kind === undefined) return false;
+  if (kind === undefined) return undefined;
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
     send(res, method, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-    return true;
+    return Promise.resolve();
   }
   // Probes stay unauthenticated; only the verbose detail is gated by the token.
   const verbose = wantsVerbose(req.url!) && mayShowDetail(req);
-  let answer: ProbeResult | Promise<ProbeResult>;
+  let answer: Promise<ProbeResult>;
   try {
     answer = source.probe(kind, { verbose });
   } catch (error) {
-    probeFailed(kind, error);
-    send(res, method, 500, { status: 'error' });
-    return true;
+    answer = Promise.reject(error); // a ProbeSource that throws instead of rejecting
   }
-  if (answer instanceof Promise) {
-    answer.then(
-      (result) => send(res, method, result.statusCode, result.body),
-      (error: unknown) => {
-        probeFailed(kind, error);
-        send(res, method, 500, { status: 'error' });
-      },
-    );
-  } else {
-    send(res, method, answer.statusCode, answer.body);
-  }
-  return true;
+  return answer.then(
+    (result) => send(res, method, result.statusCode, result.body),
+    (error: unknown) => {
+      probeFailed(kind, error);
+      send(res, method, 500, { status: 'error' });
+    },
+  );
 }
 
 /** A request listener for a dedicated health server: probe paths, else 404. */
-export function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
+function healthListener(source: ProbeSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (!handleProbeRequest(req, res, source)) send(res, req.method ?? 'GET', 404, { error: 'not_found' });
   };
@@ -138,6 +160,8 @@ export const HEALTH_REQUEST_TIMEOUT_MS = 5000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
+const HEALTH_SERVER_ERROR: RepeatedEvent = { event: 'health-server-error', level: 'error', what: 'health server errors' };
+
 /**
  * The Deputy's dedicated health server. No connection cap: a cap would let the same dawdlers
  * lock the kubelet's probes out; the timeouts bound how long each of them holds a descriptor.
@@ -147,4 +171,34 @@ export function createHealthServer(source: ProbeSource): Server {
     { headersTimeout: HEALTH_REQUEST_TIMEOUT_MS, requestTimeout: HEALTH_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     healthListener(source),
   );
+}
+
+/** Starts a dedicated health server for `source` on `host:port`; rejects naming the port when it cannot listen. */
+export function listenHealth(source: ProbeSource, port: number, host: string): Promise<Server> {
+  const server = createHealthServer(source);
+  return new Promise((resolve, reject) => {
+    const onListenError = (error: NodeJS.ErrnoException): void => {
+      const hint = error.code === 'EADDRINUSE' ? `: port ${port} is in use; set ${SETTINGS.healthCheckPort.env} or pass { port }` : '';
+      reject(Object.assign(new Error(`health server cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`), { cause: error }));
+    };
+    server.once('error', onListenError);
+    server.listen(port, host, () => {
+      // onListenError only serves listen. A later 'error' (e.g. accept failing with EMFILE)
+      // with no listener would crash the app: log it and keep serving.
+      server.off('error', onListenError);
+      // Repeats as long as the cause lasts (every accept while out of descriptors): rate-limited.
+      const limited = new LogLimiter(sdkLog());
+      server.once('close', () => limited.flush());
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        limited.log(
+          HEALTH_SERVER_ERROR,
+          { phase: 'health', err: error, host, port },
+          `health server error (${error.code ?? error.message}); it keeps listening, but probes may fail meanwhile and the kubelet may restart the container or take the pod out of service`,
+        );
+      });
+      const address = server.address();
+      sdkLog().info({ host, port: typeof address === 'object' && address ? address.port : port }, 'health server listening');
+      resolve(server);
+    });
+  });
 }

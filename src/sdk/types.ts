@@ -37,6 +37,14 @@ export interface DeputyOptions {
    * a long drain makes the kubelet restart the container and record a noisy event. Default: false.
    */
   readonly livenessFailsOnShutdown?: boolean;
+  /**
+   * Treat an uncaught exception or unhandled rejection as the start of a shutdown: it is logged
+   * (fatal, with the error), readiness fails, requests in flight and tracked work finish under
+   * the usual deadline (without the drain delay: see docs/sdk.md), the handlers run, and the
+   * process exits with `failureExitCode`. A second crash during the shutdown exits at once.
+   * Off: Node's own behaviour (print the error, exit 1 at once). Default: false.
+   */
+  readonly shutdownOnCrash?: boolean;
 }
 
 /** Options of `deputy.serve(options)`. */
