@@ -1,10 +1,12 @@
 // Work that is not HTTP: deputy.signal, tracked work, shutdownOnCrash, the event loop check and
-// the one shutdown record, against a real child process (test/fixtures/work-app.js) stopped by
-// `deputy terminate`, signals, and crashes of its own.
+// the one shutdown record, against a real child process (test/fixtures/work-app.js, and the
+// example worker) stopped by `deputy terminate`, signals, and crashes of its own.
 import t from 'tap';
 import { request } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Test } from 'tap';
-import { logIndex, runDeputy, spawnFixture, tempIpcDir, type Child, type LogRecord } from './helpers.js';
+import { ROOT, logIndex, runDeputy, spawnChild, spawnFixture, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -120,13 +122,14 @@ t.test('a job longer than the deadline is cut and reported; failureExitCode, wit
 
 t.test('shutdownOnCrash: a throw in a timer with a request in flight — the request completes, the handlers run, exit 1', async (t) => {
   const { app, port } = await startApp(t, { SHUTDOWN_ON_CRASH: '1', DEPUTY_DRAIN_DELAY: '5s' });
-  const slow = get(port, '/slow?ms=700');
+  // Long enough that the response cannot go out before the crash begins the shutdown.
+  const slow = get(port, '/slow?ms=1500');
   await app.waitForLog('slow request started');
   app.send('throw');
   const fatal = await app.waitForLog('uncaught exception; shutting down');
   t.equal(fatal.level, 'fatal');
   t.equal((fatal.err as { message?: string }).message, 'boom in a timer', 'with the error');
-  t.same(await slow, { status: 200, body: 'slow 700\n' }, 'the request in flight completes');
+  t.same(await slow, { status: 200, body: 'slow 1500\n' }, 'the request in flight completes');
   t.equal((await app.exited).status, 1);
   t.ok(find(app, 'handler ran'), 'the handlers ran');
   t.equal(find(app, 'signal aborted')?.cause, 'crash');
@@ -205,4 +208,45 @@ t.test('a blocked event loop flips readiness to 503 with event_loop_delay, and b
   app.send('shutdown');
   t.equal((await app.exited).status, 0);
   t.equal(last(app).cause, 'call', 'deputy.shutdown() from the app is cause "call"');
+});
+
+t.test('the example worker: terminate stops the consume loop, the job in hand finishes and is acked, then it leaves the broker', async (t) => {
+  const sockets = new Set<Socket>();
+  const acks: string[] = [];
+  let onAck!: () => void;
+  const acked = new Promise<void>((resolve) => (onAck = resolve));
+  const broker = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      acks.push(...chunk.split('\n').filter(Boolean));
+      onAck();
+    });
+  });
+  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    broker.close();
+    sockets.forEach((s) => s.destroy());
+  });
+  const worker = spawnChild(t, process.execPath, [join(ROOT, 'examples', 'worker.js')], {
+    BROKER_PORT: String((broker.address() as { port: number }).port),
+    DEPUTY_HEALTH_CHECK_PORT: '0',
+    DEPUTY_IPC_DIR: tempIpcDir(t),
+    DEPUTY_DRAIN_DELAY: '0',
+  });
+  await worker.waitForLog('broker connected');
+  const send = (line: string): void => sockets.forEach((s) => s.write(`${line}\n`));
+  while (sockets.size === 0) await new Promise((resolve) => broker.once('connection', resolve));
+  // Long enough for SIGTERM (delivered at once, unlike a spawned `deputy terminate`) to land mid-job.
+  send('job 1 4000');
+  await worker.waitForLog((r) => r.msg === 'job started' && r.id === '1');
+  worker.process.kill('SIGTERM');
+  await worker.waitForLog('taking no new jobs');
+  send('job 2 0'); // after the loop stopped: never taken
+  t.equal((await worker.exited).status, 0);
+  await acked;
+  t.same(acks, ['ack 1'], 'the job in hand was finished and acked; none taken after');
+  t.notOk(worker.logs.some((r) => r.msg === 'job started' && r.id === '2'));
+  t.ok(logIndex(worker.logs, 'job done') < logIndex(worker.logs, 'consumer stopped'), 'the broker is left after the job');
+  t.match(last(worker), { msg: 'shutdown complete', cause: 'signal', signal: 'SIGTERM', tracked: { inFlightAtStart: 1, finished: 1, cut: 0 } });
 });

@@ -17,7 +17,7 @@ import type { LineLogger } from './logger.js';
 /** Occurrences logged one by one per window. */
 export const LOG_BURST = 5;
 /** Length of a window: at most LOG_BURST records and one summary per event in it. */
-export const LOG_WINDOW_MS = 60_000;
+const LOG_WINDOW_MS = 60_000;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 type Fields = Readonly<Record<string, unknown>>;

@@ -29,7 +29,7 @@ import { probeKindOf } from './health.js';
 import { sdkLog } from '../log/logger.js';
 
 /** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
-export const KEEP_ALIVE_HINT_MAX_MS = 5000;
+const KEEP_ALIVE_HINT_MAX_MS = 5000;
 
 /** Anything `deputy.attach()` accepts: node:http, node:https and node:http2 (plain or secure) servers. */
 export type DrainableServer = NetServer;

@@ -208,6 +208,8 @@ export const HEALTH_REQUEST_TIMEOUT_MS = 5000;
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
+const HEALTH_SERVER_ERROR: RepeatedEvent = { event: 'health-server-error', level: 'error', what: 'health server errors' };
+
 /**
  * The Deputy's dedicated health server. No connection cap: a cap would let the same dawdlers
  * lock the kubelet's probes out; the timeouts bound how long each of them holds a descriptor.
@@ -218,8 +220,6 @@ function createHealthServer(source: ProbeSource): Server {
     healthListener(source),
   );
 }
-
-const HEALTH_SERVER_ERROR: RepeatedEvent = { event: 'health-server-error', level: 'error', what: 'health server errors' };
 
 /** Starts a dedicated health server for `source` on `host:port`; rejects naming the port when it cannot listen. */
 export function listenHealth(source: ProbeSource, port: number, host: string): Promise<Server> {

@@ -35,7 +35,7 @@ export interface ShutdownParts {
   readonly drain: Drain;
   readonly tracked: TrackedWork;
   readonly handlers: readonly ShutdownHandler[];
-  /** Called as each phase begins, and with `done` and the record at the end. */
+  /** Called as `drain` and `handlers` begin, and with `done` and the record at the end (the Deputy announces `delay`). */
   readonly onPhase: (phase: ShutdownPhase, record?: ShutdownRecord) => void;
 }
 
@@ -104,11 +104,17 @@ export class Shutdown {
       },
       'shutdown started; readiness now failing',
     );
-    // Let the state change be observed before anything else runs, even synchronous handlers.
-    await Promise.resolve();
-    await this.#runDelay();
-    await this.#runDrain();
-    this.#end(await this.#runHandlers());
+    try {
+      // Let the state change be observed before anything else runs, even synchronous handlers.
+      await Promise.resolve();
+      await this.#runDelay();
+      await this.#runDrain();
+      this.#end(await this.#runHandlers());
+    } catch (error) {
+      // A bug of ours (handlers' errors are caught where they run): still end, and say so.
+      this.#interrupt('interrupted');
+      this.#end({ code: this.#settings.failureExitCode, ending: { level: 'error', msg: `shutdown failed unexpectedly in the ${this.#phase} phase`, fields: { err: error } } });
+    }
   }
 
   #enter(phase: ShutdownPhase): void {
