@@ -46,10 +46,7 @@ export class Deputy {
   constructor(options: DeputyOptions = {}) {
     this.#settings = deputySettings(options);
     if (options.shutdownHandler) this.#handlers.push(options.shutdownHandler);
-    if (this.#settings.shutdownOnCrash) {
-      process.on('uncaughtException', (error, origin) => this.#crashed(error, origin));
-      process.on('unhandledRejection', (reason) => this.#crashed(reason, 'unhandledRejection'));
-    }
+    // Before the crash listeners: a registry refused must leave nothing behind.
     this.#registry = options.registry;
     if (options.registry !== undefined) {
       registerDeputyMetrics(
@@ -64,6 +61,10 @@ export class Deputy {
         },
         { live: this.#livenessChecks, ready: this.#readinessChecks },
       );
+    }
+    if (this.#settings.shutdownOnCrash) {
+      process.on('uncaughtException', (error, origin) => this.#crashed(error, origin));
+      process.on('unhandledRejection', (reason) => this.#crashed(reason, 'unhandledRejection'));
     }
   }
 
