@@ -159,7 +159,7 @@ export async function orphanChurn(inits, { orphans = Number(process.env.BENCH_OR
     if (init.name === 'deputy supervise') {
       goals.push(
         ['orphan churn: RSS growth ≤ 10 MB', growth <= 10, `${fmt(growth)} MB`],
-        ['orphan churn: flat afterwards (after ≤ idle + 10 MB)', r.after.rss <= r.idle.rss + 10, `${fmt(r.after.rss - r.idle.rss)} MB over idle`],
+        [`orphan churn: RSS ${AFTER_MS / 1000} s after ≤ idle + 10 MB`, r.after.rss <= r.idle.rss + 10, `${fmt(r.after.rss - r.idle.rss)} MB over idle`],
         ['orphan churn: no zombie left, child status passed on', r.zombies === 0 && r.status === EXIT_STATUS, `${r.zombies} zombies, status ${r.status}`],
       );
     }
