@@ -85,8 +85,9 @@ export function readProcStat(pid: number | 'self'): ProcStat | undefined {
   } finally {
     closeSync(fd);
   }
+  if (length === 0) return undefined;
   let at = scratch.lastIndexOf(CLOSE_PAREN, length - 1);
-  if (length === 0 || at < 0) return undefined;
+  if (at < 0) return undefined;
   at += 2; // past ") "
   const state = at < length ? String.fromCharCode(scratch[at]!) : '';
   // Field 22 is the 19th space-separated field after the state (field 3).
