@@ -73,8 +73,9 @@ Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
 Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
 1 when it could not be terminated (one line on stderr says why); 2 for usage errors.
 
-While it waits it holds $${IPC_DIR_ENV}/deputy-prestop.<its pid>, so that deputy supervise
-does not exit (ending the container) before this preStop hook returns.`,
+Before it sends terminate it writes $${IPC_DIR_ENV}/deputy-prestop.<its pid>, so that deputy
+supervise (or supervise.sh) does not exit (ending the container) before this preStop hook returns;
+the entrypoint removes it once this process has exited.`,
     )
     .action(async (pid: number | undefined, options: { wait: boolean; timeout: number }) => {
       const { terminateAndWait } = await import('./terminator.js');
@@ -85,14 +86,12 @@ does not exit (ending the container) before this preStop hook returns.`,
           await terminateAndWait(target, terminateOptions, () => false);
           return;
         }
-        // The preStop marker keeps `deputy supervise` from exiting under this hook (src/prestop.ts).
+        // The preStop marker keeps the entrypoint from exiting under this hook: written before
+        // terminate is sent, left for the entrypoint to remove once this process has exited
+        // (the ordering invariant in src/prestop.ts).
         const { holdPreStopMarker } = await import('./prestop.js');
         const marker = holdPreStopMarker(target);
-        try {
-          await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
-        } finally {
-          marker.release();
-        }
+        await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
       } catch (error) {
         process.exitCode = fail('terminate', error);
       }
