@@ -11,10 +11,10 @@
  * - The hook writes the marker (atomically) before it sends `terminate`, and never removes it: a
  *   process cannot remove a file after its exit, and removing it just before leaves a window
  *   (marker gone, process still exiting) in which an entrypoint looks, sees no hook and exits.
- * - Only readers remove markers: one whose writer is gone (a zombie counts as gone: its exit
- *   status is final, PID 1's exit can no longer change it) is stale; the entrypoint removes the
- *   rest when it exits; a hook clears stale ones when it starts, so they cannot pile up where no
- *   deputy entrypoint reads them.
+ * - Only readers remove markers, and only stale ones: a marker whose writer is gone (a zombie
+ *   counts as gone: its exit status is final, PID 1's exit can no longer change it). The
+ *   entrypoint removes them as it waits; a hook clears them when it starts, so they cannot pile
+ *   up where no deputy entrypoint reads them.
  * - A hook aimed at the entrypoint itself (no pid file: target pid 1) cannot outlive it, so the
  *   entrypoint removes that marker when it is done, which tells the hook to return 0, and waits
  *   for that process (pid and start time) to exit before exiting itself.
