@@ -12,7 +12,7 @@ import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from '
 
 const RUNS = 50;
 /** Scenarios in flight at once: more load on top of the busy loops, and a shorter run. */
-const PARALLEL = 6;
+const PARALLEL = 8;
 /** Per entrypoint; far above the usual time, for a machine that other work also keeps busy. */
 const ENTRYPOINT_TIMEOUT_MS = 200_000;
 /** The busy loops end by themselves after this (and are killed by pid at teardown). */
