@@ -400,31 +400,52 @@ process_start_ticks() {
 process_start_ticks $$
 readonly shim_start_ticks=${REPLY:-0}
 
-# Sets REPLY to the pids of the running preStop hooks (`deputy terminate` holds
-# $ipc_dir/deputy-prestop.<pid> while it waits; the file holds its target and its start time).
-# A marker whose pid is not that process any more (a SIGKILLed hook, a pid reused after a
-# restart, a process older than this shim) is stale and removed. A hook aimed at this shim is
-# released (its marker removed) so that it returns 0: it cannot outlive PID 1.
+# The preStop protocol (src/prestop.ts states it in full). When PID 1 exits, the kernel SIGKILLs
+# every process left in the container, so a running preStop hook would be cut off. The ordering
+# invariant that makes one look after the child's exit enough:
+#   the hook writes its marker  <  it sends terminate  <  the app exits  <  this shim looks,
+#   and the marker stays until its writer has exited.
+# `deputy terminate` writes $ipc_dir/deputy-prestop.<its pid> (its target, then its start time)
+# before it sends terminate and never removes it; only readers do, once the writer is gone (a
+# zombie is gone: its status is final). So a hook that made the child exit is seen here, and
+# waited for while its pid is that process.
+
+# Sets hook_pids to the pids of the running preStop hooks. A marker whose pid is not that process
+# any more (an exited or SIGKILLed hook, a pid reused after a restart, a process older than this
+# shim) is stale and removed. A hook aimed at this shim is released (its marker removed) so that
+# it returns 0: it cannot outlive PID 1; it is then followed by pid and start time until it exits.
 running_prestop_hooks() {
-  local marker pid target recorded pids=''
+  local marker pid target recorded entry pids=() released=() removed=()
   for marker in "$ipc_dir"/deputy-prestop.*; do
     pid=${marker##*/deputy-prestop.}
     [[ $pid =~ ^[0-9]{1,7}$ && $pid != "$$" ]] || continue
     target='' recorded=''
     { IFS= read -r target && IFS= read -r recorded; } 2>/dev/null <"$marker"
     if ! process_start_ticks "$pid" || ((REPLY < shim_start_ticks)) || [[ -n $recorded && $recorded != "$REPLY" ]]; then
-      rm -f -- "$marker" 2>/dev/null
+      removed+=("$marker")
       continue
     fi
-    [[ $target != "$$" ]] || rm -f -- "$marker" 2>/dev/null
-    pids+=" $pid"
+    if [[ $target == "$$" ]]; then
+      removed+=("$marker")
+      released+=("$pid:$REPLY")
+    fi
+    pids+=("$pid")
   done
-  for pid in "${hook_pids[@]}"; do # released hooks that have not exited yet
-    [[ " $pids " == *" $pid "* ]] || ! kill -0 "$pid" 2>/dev/null || pids+=" $pid"
+  # One rm for all: a fork per stale marker costs seconds on a busy machine.
+  ((${#removed[@]} == 0)) || rm -f -- "${removed[@]}" 2>/dev/null
+  for entry in "${released_hooks[@]}"; do # released earlier: no marker any more
+    pid=${entry%%:*}
+    [[ " ${pids[*]} " != *" $pid "* ]] || continue
+    # Still that process (kill -0 would count a zombie, or a later process given the same pid)?
+    if ! process_start_ticks "$pid" || [[ $REPLY != "${entry#*:}" ]]; then continue; fi
+    pids+=("$pid")
+    released+=("$entry")
   done
-  read -ra hook_pids <<<"$pids"
+  released_hooks=("${released[@]}")
+  hook_pids=("${pids[@]}")
 }
 hook_pids=()
+released_hooks=()
 
 # Kubernetes records FailedPreStopHook when PID 1 exits before the hook returns: wait for running
 # hooks, until what is left of DEPUTY_TIMEOUT (at least a second, for a hook to notice its target

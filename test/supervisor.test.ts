@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
-import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, chmodSync, writeFileSync, mkdtempSync, rmSync, realpathSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spec, superviseOptions } from '../src/cli/supervise.js';
@@ -472,19 +472,26 @@ t.test('a marker is a hook only while its pid is that process: not a thread, not
 
   const marker = holdPreStopMarker(5, dir);
   t.same(readFileSync(marker.path!, 'utf8'), `5\n${processStartTime('self')}\n`, 'a marker records its writer\'s start time');
-  marker.release();
+  t.notOk(marker.releasedByTarget(), 'held until a reader removes it');
+  unlinkSync(marker.path!);
+  t.ok(marker.releasedByTarget(), 'removed by its target: released');
 });
 
-t.test('deputy terminate removes its marker when it is stopped by SIGTERM', { skip }, async (t) => {
+t.test('deputy terminate leaves its marker until a reader sees it gone, even when stopped by SIGTERM', { skip }, async (t) => {
+  const { runningPreStopHooks } = await import('../src/ipc/prestop.js');
   const dir = tempIpcDir(t);
   const app = spawnChild(t, NODE, [fixture('terminator-app.js')], { DEPUTY_IPC_DIR: dir, KEEP_ALIVE: '1' });
   await app.waitForLog('registered');
   const hook = spawnChild(t, NODE, [DEPUTY_BIN, 'terminate', String(app.pid), '--timeout', '30s'], { DEPUTY_IPC_DIR: dir });
   await app.waitForLog('callback ran'); // the hook wrote its marker before it sent terminate
-  t.ok(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'the hook holds its marker');
+  const name = `deputy-prestop.${hook.pid}`;
+  t.match(runningPreStopHooks(dir), [{ pid: hook.pid, target: app.pid }], 'the hook holds its marker');
   process.kill(hook.pid, 'SIGTERM');
   t.equal((await hook.exited).status, 143);
-  t.notOk(readdirSync(dir).includes(`deputy-prestop.${hook.pid}`), 'and removed it');
+  // Removing it before its exit would open a window in which an entrypoint sees no hook (src/prestop.ts).
+  t.ok(readdirSync(dir).includes(name), 'the hook did not remove its marker');
+  t.same(runningPreStopHooks(dir), [], 'its writer gone, the marker is stale');
+  t.notOk(readdirSync(dir).includes(name), 'and the reader removed it');
 });
 
 t.test('a preStop hook starts the timeout: an app ignoring terminate is killed at it, and the hook returns', { skip }, async (t) => {

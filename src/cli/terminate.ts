@@ -30,8 +30,9 @@ export const spec: CommandSpec = {
 Exit status: 0 once the process is gone (or terminate was sent, with --no-wait);
 1 when it could not be terminated (one line on stderr says why); 2 for usage errors.
 
-While it waits it holds $${SETTINGS.ipcDir.env}/deputy-prestop.<its pid>, so that deputy supervise
-does not exit (ending the container) before this preStop hook returns.
+Before it sends terminate it writes $${SETTINGS.ipcDir.env}/deputy-prestop.<its pid>, so that deputy
+supervise (or supervise.sh) does not exit (ending the container) before this preStop hook returns;
+the entrypoint removes it once this process has exited.
 
 Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
 };
@@ -45,13 +46,12 @@ async function run({ args, options }: ParsedCommandLine): Promise<number> {
     await terminateAndWait(target, terminateOptions, () => false);
     return 0;
   }
+  // The preStop marker keeps the entrypoint from exiting under this hook: written before
+  // terminate is sent, left for the entrypoint to remove once this process has exited
+  // (the ordering invariant in src/ipc/prestop.ts).
   const { holdPreStopMarker } = await import('../ipc/prestop.js');
   const marker = holdPreStopMarker(target);
-  try {
-    await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
-  } finally {
-    marker.release();
-  }
+  await terminateAndWait(target, terminateOptions, () => marker.releasedByTarget());
   return 0;
 }
 

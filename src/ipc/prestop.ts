@@ -1,14 +1,26 @@
 /**
  * preStop cooperation. Kubernetes runs the preStop hook (`deputy terminate`) inside the container
- * but not as a child of PID 1, and records FailedPreStopHook when PID 1 exits before the hook
- * returns. So, while it waits, the hook holds a marker in the IPC directory naming its target:
- * - a supervisor whose child has exited waits (within its timeout) while a marker's process lives;
- * - a hook aimed at the supervisor itself (no pid file: target pid 1) cannot outlive it — PID 1's
- *   exit kills the namespace — so the supervisor removes that marker when it is done, which tells
- *   the hook to return 0, and waits for the hook to exit before exiting itself.
- * A marker is trusted only while its pid is still the process that wrote it: markers outlive a
- * SIGKILLed hook and, on an emptyDir at /run, a container restart, and a fresh pid namespace hands
- * the same small pids out again. So the marker records the hook's start time (field 22 of
+ * but not as a child of PID 1; when PID 1 exits, the kernel SIGKILLs every process left in the
+ * pid namespace, so a hook still running is cut off (FailedPreStopHook). So the hook holds a
+ * marker in the IPC directory naming its target, and an entrypoint (the supervisor, the shim)
+ * whose child has exited does not exit while a marker's process lives (within its timeout).
+ *
+ * The ordering invariant, which makes the entrypoint's single look after its child's exit enough:
+ *   hook writes its marker  <  hook sends terminate  <  the app exits  <  the entrypoint looks,
+ *   and the marker stays until its writer has exited.
+ * - The hook writes the marker (atomically) before it sends `terminate`, and never removes it: a
+ *   process cannot remove a file after its exit, and removing it just before leaves a window
+ *   (marker gone, process still exiting) in which an entrypoint looks, sees no hook and exits.
+ * - Only readers remove markers, and only stale ones: a marker whose writer is gone (a zombie
+ *   counts as gone: its exit status is final, PID 1's exit can no longer change it). The
+ *   entrypoint removes them as it waits; a hook clears them when it starts, so they cannot pile
+ *   up where no deputy entrypoint reads them.
+ * - A hook aimed at the entrypoint itself (no pid file: target pid 1) cannot outlive it, so the
+ *   entrypoint removes that marker when it is done, which tells the hook to return 0, and waits
+ *   for that process (pid and start time) to exit before exiting itself.
+ * A marker is trusted only while its pid is still the process that wrote it: markers outlive their
+ * hook by design (and, on an emptyDir at /run, a container restart), and a fresh pid namespace
+ * hands the same small pids out again. So the marker records the hook's start time (field 22 of
  * /proc/<pid>/stat), and the pid must be a process (not some thread) started no earlier than the
  * supervisor — no preStop hook can predate PID 1.
  */
@@ -26,17 +38,13 @@ export interface PreStopHook {
   readonly path: string;
 }
 
-/** The marker held by this process. */
+/** The marker held by this process: left in place when it exits (readers remove it). */
 export interface PreStopMarker {
   /** The marker's path, or undefined when it could not be written. */
   readonly path: string | undefined;
-  /** True once someone else (the supervisor) removed the marker: the target is done. */
+  /** True once someone else (the entrypoint, being the target) removed the marker: the target is done. */
   releasedByTarget(): boolean;
-  /** Removes the marker (also run at exit, and on SIGTERM/SIGINT). */
-  release(): void;
 }
-
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** True when `pid` is a process rather than another process's thread (kill(tid, 0) succeeds too). */
 export function isProcess(pid: number): boolean {
@@ -48,12 +56,14 @@ export function isProcess(pid: number): boolean {
 }
 
 /**
- * Writes this process's marker naming `target` (and this process's start time). Best effort: a
- * read-only IPC directory only costs the supervisor's wait, so errors are swallowed.
+ * Writes this process's marker naming `target` (and this process's start time); call it before
+ * sending `terminate`, and never remove the marker (see the ordering invariant above). Best
+ * effort: a read-only IPC directory only costs the entrypoint's wait, so errors are swallowed.
  */
 export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreStopMarker {
+  runningPreStopHooks(dir); // removes the markers of hooks that have exited
   const path = preStopMarkerPath(process.pid, dir);
-  // Written aside and renamed, so a watcher never reads a half-written marker.
+  // Written aside and renamed, so a reader never sees a half-written marker.
   const temporary = join(dir, `.${PRESTOP_MARKER_PREFIX}${process.pid}.tmp`);
   try {
     writeFileSync(temporary, `${formatPidFile(target)}${processStartTime('self') ?? ''}\n`, { mode: 0o644 });
@@ -64,32 +74,10 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreSt
     } catch {
       // never written
     }
-    return { path: undefined, releasedByTarget: () => false, release: () => {} };
+    return { path: undefined, releasedByTarget: () => false };
   }
-  let held = true;
-  // Killed by a signal, 'exit' never runs: a kubelet cancelling the hook would leave the marker.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    release();
-    process.exit(SIGNAL_STATUS[signal as keyof typeof SIGNAL_STATUS] ?? 1);
-  };
-  const release = (): void => {
-    if (!held) return;
-    held = false;
-    process.off('exit', release);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    try {
-      unlinkSync(path);
-    } catch {
-      // already removed
-    }
-  };
-  process.on('exit', release);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  return { path, releasedByTarget: () => held && !existsSync(path), release };
+  return { path, releasedByTarget: () => !existsSync(path) };
 }
-
 
 /** The pid in a marker's file name `deputy-prestop.<pid>`, or undefined for any other name. */
 export function markerPid(name: string): number | undefined {

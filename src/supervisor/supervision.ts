@@ -287,10 +287,12 @@ class Supervision {
   }
 
   /**
-   * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Hooks aimed at
-   * the app: wait until their processes have exited — not merely removed their markers, which
-   * they do just before exiting. Hooks aimed at the supervisor itself cannot outlive it: release
-   * them (they then return 0) and wait for them to exit. All within the timeout.
+   * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Run once the
+   * child has exited, so every hook that could have made it exit has its marker in place (the
+   * ordering invariant in src/prestop.ts). Hooks aimed at the app: wait until their processes
+   * have exited (their markers are then stale and removed). Hooks aimed at the supervisor itself
+   * cannot outlive it: release them (they then return 0) and wait for them to exit. All within
+   * the timeout.
    */
   async #awaitPreStopHooks(deadline: number): Promise<void> {
     const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
@@ -331,8 +333,7 @@ class Supervision {
   }
 
   /**
-   * Notes every preStop hook that starts while the supervisor runs, so that one that has already
-   * removed its marker but not yet exited is still waited for, and starts the timeout: in the
+   * Notes every preStop hook that starts while the supervisor runs and starts the timeout: in the
    * Kubernetes order the hook terminates the app before any SIGTERM reaches us, and an app that
    * hangs must still be killed at our timeout, not by the kubelet's SIGKILL.
    */
