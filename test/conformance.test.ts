@@ -7,6 +7,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
 import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from './helpers.js';
+import { signalCases } from './conformance-signals.js';
 
 interface Entrypoint {
   readonly name: string;
@@ -229,6 +230,10 @@ for (const entry of entrypoints) {
       const { status } = await runAsPid1(t, entry, ['sh', '-c', 'sleep 60 & exit 4']);
       t.equal(status, 4);
     });
+
+    t.test('stop signals and rewrites', (t) =>
+      signalCases(t, { start: (t, command, env) => startAsPid1(t, entry, command, env), run: (t, command, env) => runAsPid1(t, entry, command, env) }),
+    );
   });
 }
 

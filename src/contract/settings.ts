@@ -56,6 +56,24 @@ export const SETTINGS = Object.freeze({
     readBy: ['supervisor', 'shim', 'cli'],
     summary: "supervisor: time from SIGTERM/SIGINT/terminate (or a preStop hook's start) until the child's process group is killed; keep it under terminationGracePeriodSeconds",
   }),
+  stopSignals: setting<readonly NodeJS.Signals[]>({
+    env: 'DEPUTY_STOP_SIGNALS',
+    kind: 'signals',
+    defaultValue: [],
+    defaultText: 'unset (SIGTERM and SIGINT only)',
+    readBy: ['supervisor', 'shim', 'cli'],
+    summary:
+      'supervisor: more signals that start graceful termination exactly like SIGTERM (comma-separated: SIGQUIT, QUIT or 3; also --stop-signal), for a lifecycle.stopSignal or an image STOPSIGNAL; other signals are only passed on',
+  }),
+  rewrite: setting<string | undefined>({
+    env: 'DEPUTY_REWRITE',
+    kind: 'rewrites',
+    defaultValue: undefined,
+    defaultText: 'unset',
+    readBy: ['supervisor', 'shim', 'cli'],
+    summary:
+      "supervisor: change a signal on its way to the child (passed on, or sent when terminate cannot be): comma-separated from:to pairs as dumb-init's --rewrite (TERM:QUIT, 15:3); to 0 drops it; also --rewrite",
+  }),
   timeoutExitCode: setting({
     env: 'DEPUTY_TIMEOUT_EXIT_CODE',
     kind: 'exit-status',
