@@ -1,5 +1,5 @@
-// End to end in a real Docker engine: an image whose STOPSIGNAL is SIGQUIT (as nginx's and
-// php-fpm's are; a pod's lifecycle.stopSignal does the same through the kubelet). `docker stop`
+// End to end in a real Docker engine: an image whose STOPSIGNAL is SIGQUIT (as the official nginx
+// image's is; a pod's lifecycle.stopSignal does the same through the kubelet). `docker stop`
 // sends SIGQUIT, not SIGTERM. With DEPUTY_STOP_SIGNALS=SIGQUIT the entrypoint treats it as SIGTERM:
 // the app's graceful handler runs, in-flight requests complete, exit 0. Without it the signal is
 // only passed on and Node's default action for SIGQUIT kills the app (131), requests and all.
