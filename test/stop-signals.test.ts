@@ -74,8 +74,8 @@ t.test('the flags add to the variables; a --rewrite pair wins over the variableâ
   const options = superviseOptions(parsed, { DEPUTY_STOP_SIGNALS: 'HUP,QUIT', DEPUTY_REWRITE: 'TERM:QUIT,INT:TERM' });
   t.same(options.stopSignals, ['SIGHUP', 'SIGQUIT', 'SIGWINCH']);
   t.same(options.rewrite, { SIGTERM: 'SIGUSR2', SIGINT: 'SIGTERM', SIGHUP: 0 });
-  t.same(superviseOptions(parseCommandLine(spec, ['app']), {}).stopSignals, [], 'none by default');
-  t.same(superviseOptions(parseCommandLine(spec, ['app']), { DEPUTY_STOP_SIGNALS: '' }).rewrite, {}, 'empty counts as unset');
+  t.same(superviseOptions(parseCommandLine(spec, ['app']), {}).stopSignals, undefined, 'none by default');
+  t.same(superviseOptions(parseCommandLine(spec, ['app']), { DEPUTY_REWRITE: '' }).rewrite, undefined, 'empty counts as unset');
 });
 
 t.test('bad values exit 2 with one line naming the flag or the variable', async (t) => {

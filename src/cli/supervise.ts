@@ -96,6 +96,12 @@ export function superviseOptions({ args, options }: ParsedCommandLine, env: Node
   const exitCodeText = settingText(SETTINGS.timeoutExitCode, env);
   const stopSignalsText = settingText(SETTINGS.stopSignals, env);
   const rewriteText = settingText(SETTINGS.rewrite, env);
+  // The flags add to the variables; a --rewrite pair wins over the variable's for the same signal.
+  const stopSignals = [...new Set([...(stopSignalsText === undefined ? [] : parseStopSignals(stopSignalsText, SETTINGS.stopSignals.env)), ...((options['stop-signal'] as NodeJS.Signals[] | undefined) ?? [])])];
+  const rewrite = {
+    ...(rewriteText === undefined ? {} : parseRewrites(rewriteText, SETTINGS.rewrite.env)),
+    ...Object.fromEntries((options.rewrite as Array<[NodeJS.Signals, SignalRewrite]> | undefined) ?? []),
+  };
   return {
     command: args.command as string,
     args: args.args as string[],
@@ -103,13 +109,11 @@ export function superviseOptions({ args, options }: ParsedCommandLine, env: Node
     timeoutExitCode:
       (options['timeout-exit-code'] as number | undefined) ??
       (exitCodeText === undefined ? SETTINGS.timeoutExitCode.defaultValue : parseExitStatus(exitCodeText, SETTINGS.timeoutExitCode.env)),
-    stopSignals: [...new Set([...(stopSignalsText === undefined ? [] : parseStopSignals(stopSignalsText, SETTINGS.stopSignals.env)), ...((options['stop-signal'] as NodeJS.Signals[] | undefined) ?? [])])],
-    rewrite: {
-      ...(rewriteText === undefined ? {} : parseRewrites(rewriteText, SETTINGS.rewrite.env)),
-      ...Object.fromEntries((options.rewrite as Array<[NodeJS.Signals, SignalRewrite]> | undefined) ?? []),
-    },
     processGroup: options['process-group'] === true,
     subreaper: options.subreaper === true,
+    // Only when set, so the options read as the command line did.
+    ...(stopSignals.length > 0 ? { stopSignals } : {}),
+    ...(Object.keys(rewrite).length > 0 ? { rewrite } : {}),
   };
 }
 
