@@ -1,6 +1,7 @@
 // `deputy lint` wall time, as a CI step pays it, against anchors measured in the same run:
 // `node -e 0` (the floor of any node CLI) and `deputy --version` (the CLI without a command).
-// Also lintManifest() in-process on a 500-workload file, for throughput.
+// Also a directory as CI lints it (test/fixtures/manifests/repo: 24 files, 14 workloads, two of
+// them with k8s-deputy), and lintManifest() in-process on a 500-workload file, for throughput.
 // Usage: npm run build && node bench/lint.js [runs]   (default 15 runs per row; stops by itself)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Math.min(Math.max(Number(process.argv[2] ?? 15), 3), 200);
 const bin = join(root, 'bin', 'deputy.js');
 const quickstart = join(root, 'examples', 'k8s', 'deployment.yaml');
+const repo = join(root, 'test', 'fixtures', 'manifests', 'repo');
 const dir = mkdtempSync(join(tmpdir(), 'deputy-bench-lint-'));
 const big = join(dir, 'big.yaml');
 const one = readFileSync(quickstart, 'utf8');
@@ -35,6 +37,7 @@ const rows = [
   ['deputy --version (anchor)', time([bin, '--version'])],
   ['deputy lint quickstart (1 workload)', time([bin, 'lint', quickstart])],
   ['deputy lint 500 workloads', time([bin, 'lint', big])],
+  ['deputy lint repo/ (24 files, 14 workloads)', time([bin, 'lint', repo])],
 ];
 const text = readFileSync(big, 'utf8');
 const inProcess = [];

@@ -15,7 +15,7 @@
 # Environment:
 #   DEPUTY_HEALTH_CHECK_PORT  port when none is given (default 8081)
 #   DEPUTY_HEALTH_CHECK_HOST  host to ask; unset, 0.0.0.0 or :: mean 127.0.0.1
-#   DEPUTY_PROBE_TIMEOUT      how long to wait for the answer, in whole or decimal seconds (default 1)
+#   DEPUTY_PROBE_TIMEOUT      how long to wait for the whole answer, in whole or decimal seconds (default 1)
 set -u
 
 usage() {
@@ -60,32 +60,78 @@ if ! { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
   exit 2
 fi
 
-printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
-if ! IFS= read -r -t "$timeout" status_line <&3; then
-  printf '%s: unhealthy: no answer within %ss from %s port %s\n' "$1" "$timeout" "$host" "$port"
+# One deadline for the whole answer, not one per read: a peer that drips bytes or never stops
+# sending must not keep the probe past it. EPOCHREALTIME (bash 5) counts microseconds; older
+# bash falls back to SECONDS (whole seconds).
+clock() {
+  if [[ -n ${EPOCHREALTIME-} ]]; then now=${EPOCHREALTIME/[.,]/}; else now=$((SECONDS * 1000000)); fi
+}
+# Sets $left to the seconds left ("0.250000"); fails once the deadline has passed.
+time_left() {
+  clock
+  local us=$((deadline - now))
+  ((us > 0)) || return 1
+  printf -v left '%d.%06d' "$((us / 1000000))" "$((us % 1000000))"
+}
+no_answer() {
+  printf '%s: unhealthy: no answer within %ss from %s port %s\n' "$probe" "$timeout" "$host" "$port"
   exit 1
-fi
-if ! [[ $status_line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]]; then
+}
+not_http() {
   # Something else listens on the port: like no server at all, not like an unhealthy one.
-  printf '%s: unreachable: not an HTTP answer from %s port %s\n' "$1" "$host" "$port"
+  printf '%s: unreachable: not an HTTP answer from %s port %s\n' "$probe" "$host" "$port"
   exit 2
+}
+probe=$1
+fraction=000000
+[[ $timeout == *.* ]] && fraction=${timeout#*.}000000
+clock
+deadline=$((now + 10#${timeout%%.*} * 1000000 + 10#${fraction:0:6}))
+
+printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
+# Lines are read with a length cap (-n), so a peer sending without newlines cannot grow them.
+status_line=''
+read_status=1
+if time_left; then
+  IFS= read -r -t "$left" -n 1024 status_line <&3
+  read_status=$?
 fi
+((read_status > 128)) && no_answer
+[[ -z $status_line ]] && no_answer
+[[ $status_line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] || not_http
 code=${BASH_REMATCH[1]}
 
-# Headers end at the empty line; the body (a small JSON document) follows until the server closes.
-body=''
-while IFS= read -r -t "$timeout" line <&3; do
-  [[ $line == $'\r' || -z $line ]] && break
-done
-while IFS= read -r -t "$timeout" line <&3 || [[ -n ${line-} ]]; do
-  body+=${line%$'\r'}
+# Headers end at the empty line; more than 16 KiB of them is not a health endpoint (Node's
+# limit, so deputy probe says "not HTTP" too).
+header_bytes=0
+length=''
+for (( ; ; )); do
   line=''
+  time_left || no_answer
+  IFS= read -r -t "$left" -n 8192 line <&3
+  read_status=$?
+  ((read_status > 128)) && no_answer
+  [[ $line == $'\r' || -z $line ]] && break
+  header_bytes=$((header_bytes + ${#line}))
+  ((header_bytes > 16384)) && not_http
+  [[ ${line,,} =~ ^content-length:[[:space:]]*([0-9]{1,9})[[:space:]]*$ ]] && length=$((10#${BASH_REMATCH[1]}))
+  ((read_status == 0)) || break # the server closed after the headers
 done
+
+# The body (a small JSON document) runs to Content-Length or until the server closes; at most
+# 1 KiB of it is read, and only until the deadline: whatever came by then is shown.
+want=1024
+[[ -n $length ]] && ((length < want)) && want=$length
+body=''
+if ((want > 0)) && time_left; then
+  IFS= read -r -t "$left" -N "$want" body <&3
+fi
+body=${body//[$'\r\n']/}
 exec 3<&-
 
 if [[ $code == 2[0-9][0-9] ]]; then
-  printf '%s: healthy: %s %s\n' "$1" "$code" "$body"
+  printf '%s: healthy: %s %s\n' "$probe" "$code" "$body"
   exit 0
 fi
-printf '%s: unhealthy: %s %s\n' "$1" "$code" "$body"
+printf '%s: unhealthy: %s %s\n' "$probe" "$code" "$body"
 exit 1

@@ -21,7 +21,8 @@
 # - Reaps every zombie (bash collects any child with waitpid(-1)), so it can be PID 1.
 # - Before exiting, waits for a running preStop hook (`deputy terminate`'s marker in
 #   $DEPUTY_IPC_DIR), within what is left of DEPUTY_TIMEOUT.
-# - JSON log lines (level, time, pid, component, msg) on stderr.
+# - JSON log lines (level, time, pid, component, msg) on stderr; those of repeated signals are
+#   rate-limited (the first 5 a minute, then a count).
 #
 # Environment:
 #   DEPUTY_IPC_DIR            directory of the sockets and the entrypoint pid file (default /run)
@@ -72,14 +73,20 @@ json_string() {
   REPLY="\"$s\""
 }
 
-# log LEVEL MESSAGE [KEY=VALUE ...] — integer values are written as numbers, the rest as strings.
-log() {
-  local level=$1 msg=$2 num field key value line now seconds fraction
-  shift 2
-  case $level in
+# True when records at level $1 are written.
+log_enabled() {
+  local num
+  case $1 in
     debug) num=20 ;; info) num=30 ;; warn) num=40 ;; error) num=50 ;; *) num=60 ;;
   esac
-  ((num >= log_min)) || return 0
+  ((num >= log_min))
+}
+
+# log LEVEL MESSAGE [KEY=VALUE ...] — integer values are written as numbers, the rest as strings.
+log() {
+  local level=$1 msg=$2 field key value line now seconds fraction
+  shift 2
+  log_enabled "$level" || return 0
   now=${EPOCHREALTIME:-}
   if [[ -n $now ]]; then
     seconds=${now%[.,]*}
@@ -102,6 +109,72 @@ log() {
   done
   json_string "$msg"
   printf '%s,"msg":%s}\n' "$line" "$REPLY" >&2
+}
+
+# ---- rate-limited records: whoever can signal PID 1 must not be able to flood its log ---------
+
+# Per event (a fixed name, never input), the first $log_burst occurrences in a window of
+# $log_window_ms are logged and the rest counted; the count is logged as one summary record
+# (event, suppressed, sinceMs) at the first occurrence or wake-up after the window, or before the
+# shim exits. So at most log_burst + 1 records per window, however many signals come.
+readonly log_burst=5 log_window_ms=60000
+declare -A limit_started=() limit_logged=() limit_suppressed=() limit_first=() limit_what=() limit_level=()
+
+# log_limited EVENT WHAT LEVEL MESSAGE [KEY=VALUE ...] — `log`, limited per EVENT; WHAT names the
+# occurrences, in the plural, for the summary.
+log_limited() {
+  local event=$1 what=$2 level=$3 now started logged suppressed
+  shift 3
+  log_enabled "$level" || return 0
+  now_ms
+  now=$REPLY
+  started=${limit_started[$event]-}
+  if [[ -n $started ]] && ((now - started >= log_window_ms)); then
+    log_summary "$event"
+    started=''
+  fi
+  if [[ -z $started ]]; then
+    limit_started[$event]=$now limit_logged[$event]=0 limit_suppressed[$event]=0
+  fi
+  logged=${limit_logged[$event]}
+  if ((logged < log_burst)); then
+    limit_logged[$event]=$((logged + 1))
+    log "$level" "$@"
+    return 0
+  fi
+  suppressed=${limit_suppressed[$event]}
+  ((suppressed > 0)) || limit_first[$event]=$now
+  limit_suppressed[$event]=$((suppressed + 1)) limit_what[$event]=$what limit_level[$event]=$level
+}
+
+# Logs the summary of EVENT's occurrences not logged yet, if any.
+log_summary() {
+  local event=$1 suppressed=${limit_suppressed[$1]:-0} first=${limit_first[$1]:-0} since_ms since
+  ((suppressed > 0)) || return 0
+  now_ms
+  since_ms=$((REPLY - first))
+  if ((since_ms < 10000)); then
+    printf -v since '%d.%d s' $((since_ms / 1000)) $((since_ms % 1000 / 100))
+  else
+    since="$(((since_ms + 500) / 1000)) s"
+  fi
+  limit_suppressed[$event]=0
+  log "${limit_level[$event]}" "$suppressed more ${limit_what[$event]} in the last $since (logging the first $log_burst in each $((log_window_ms / 1000)) s)" \
+    "event=$event" "suppressed=$suppressed" "sinceMs=$since_ms"
+}
+
+# Logs every pending summary (before exiting); with "due", only those whose window has ended.
+log_flush() {
+  local event started
+  for event in "${!limit_started[@]}"; do
+    if [[ ${1-} == due ]]; then
+      started=${limit_started[$event]}
+      now_ms
+      ((REPLY - started >= log_window_ms)) || continue
+      unset "limit_started[$event]"
+    fi
+    log_summary "$event"
+  done
 }
 
 usage() {
@@ -534,7 +607,9 @@ request_termination() {
     signal_child "$signal" "no entrypoint pid file at $pid_file"
     return
   fi
-  { IFS= read -r text <"$pid_file"; } 2>/dev/null # unreadable or no newline: judged below
+  # Only a regular file, and only its first bytes: a FIFO (the open blocks) or a symlink to
+  # /dev/zero (no newline, ever) would hang PID 1. Unreadable or no newline: judged below.
+  if [[ -f $pid_file ]]; then { IFS= read -r -n 64 text <"$pid_file"; } 2>/dev/null; fi
   if ! [[ $text =~ ^[0-9]{1,7}$ ]] || ((10#$text < 1 || 10#$text > PID_MAX)); then
     log warn "pid file $pid_file is malformed; it must hold a decimal pid and a newline" "path=$pid_file" "content=${text:0:40}"
     signal_child "$signal" "cannot tell which process to terminate"
@@ -572,7 +647,16 @@ on_terminate() {
     return
   fi
   if ((terminating)); then
-    signal_child "$signal" "SIG$signal again during termination"
+    rewritten "$signal"
+    local sent=$REPLY # log sets REPLY
+    if [[ -z $sent ]]; then
+      log_limited termination-signal-repeated "signals passed on during termination" info \
+        "SIG$signal again during termination; DEPUTY_REWRITE drops it" "signal=SIG$signal" "child=$child"
+      return
+    fi
+    log_limited termination-signal-repeated "signals passed on during termination" info \
+      "SIG$signal again during termination; sending SIG$sent to the child" "signal=SIG$sent" "received=SIG$signal" "child=$child"
+    kill -s "$sent" "$child" 2>/dev/null
     return
   fi
   terminating=1
@@ -589,25 +673,75 @@ forward() {
   rewritten "$1"
   sent=$REPLY # log sets REPLY
   if [[ -z $sent ]]; then
-    log debug "SIG$1 dropped (DEPUTY_REWRITE)" "signal=SIG$1" "child=$child"
+    log_limited forwarded-signal "forwarded signals" debug "SIG$1 dropped (DEPUTY_REWRITE)" "signal=SIG$1" "child=$child"
     return 0
   fi
-  log debug "forwarding SIG$sent to the child" "signal=SIG$sent" "received=SIG$1" "child=$child"
+  log_limited forwarded-signal "forwarded signals" debug "forwarding SIG$sent to the child" "signal=SIG$sent" "received=SIG$1" "child=$child"
   kill -s "$sent" "$child" 2>/dev/null
 }
 
+# ---- waiting for a child -------------------------------------------------------------------
+
+# bash loses the exit status of a child it reaps inside `wait` when a trapped signal interrupts
+# that wait as the child exits (the signal handler jumps out between waitpid() and recording the
+# status; the next `wait` then blocks until some other child exits, and returns -1). Under a
+# burst of signals that is likely. So during a burst (a signal within 2 s of the previous one)
+# and for 2 s after, poll every 20 ms with sleep(1) instead — bash then reaps the child outside
+# `wait` and keeps its status (`read -t` would save the fork, but its timeout jumps out of a
+# trap that runs meanwhile, cutting it short). Otherwise, as after the kubelet's one SIGTERM,
+# block in `wait`: it sees the exit at once and costs nothing meanwhile.
+last_signal_s=-100
+burst_s=-100
+
+# Every trap runs its handler through this. REPLY is kept: the code the trap interrupted may be
+# about to read it.
+# shellcheck disable=SC2317 # called from the traps
+on_signal() {
+  local reply=${REPLY-}
+  ((SECONDS - last_signal_s > 2)) || burst_s=$SECONDS
+  last_signal_s=$SECONDS
+  "$@"
+  REPLY=$reply
+}
+
+set_traps() {
+  local signal
+  trap 'on_signal on_terminate TERM' TERM
+  trap 'on_signal on_terminate INT' INT
+  for signal in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do
+    [[ $signal != TERM && $signal != INT ]] || continue
+    # shellcheck disable=SC2064 # the signal name is meant to be expanded now
+    trap "on_signal forward $signal" "$signal"
+  done
+  for signal in "${stop_signals[@]}"; do # after the loop: a stop signal is not forwarded
+    # shellcheck disable=SC2064
+    trap "on_signal on_terminate $signal" "$signal"
+  done
+}
+
+# Waits until child $1 has exited; sets REPLY to its exit status.
+wait_for_exit() {
+  local pid=$1 status
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS - burst_s > 2)); then
+      wait "$pid" 2>/dev/null
+    else
+      sleep 0.02
+    fi
+    log_flush due
+  done
+  # Reaped: `wait` only looks the status up now. A trapped signal would interrupt it (128+N for
+  # the status), and there is no child left to pass one on to: ignore them meanwhile. Its
+  # stderr is silenced because bash would print "Killed"-style job notices there.
+  trap '' TERM INT HUP QUIT USR1 USR2 ALRM WINCH "${stop_signals[@]}" "${!rewrite[@]}"
+  wait "$pid" 2>/dev/null
+  status=$?
+  set_traps
+  REPLY=$status
+}
+
 pending_signal=''
-trap 'on_terminate TERM' TERM
-trap 'on_terminate INT' INT
-for forwarded in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do
-  [[ $forwarded != TERM && $forwarded != INT ]] || continue
-  # shellcheck disable=SC2064 # the signal name is meant to be expanded now
-  trap "forward $forwarded" "$forwarded"
-done
-for stop_signal in "${stop_signals[@]}"; do
-  # shellcheck disable=SC2064
-  trap "on_terminate $stop_signal" "$stop_signal"
-done
+set_traps
 
 # ---- run the child -------------------------------------------------------------------------
 
@@ -625,23 +759,21 @@ for from in "${!rewrite[@]}"; do pairs+="${pairs:+,}$from:${rewrite[$from]}"; do
 log info "started $command_name" "child=$child" "command=$command_name" "${signal_fields[@]}"
 [[ -z $pending_signal ]] || on_terminate "$pending_signal"
 
-# A trapped signal interrupts `wait`; wait again while the child lives. bash remembers the
-# status of a reaped child, so the last `wait` returns it. Its stderr is silenced because bash
-# would print "Killed"-style job notices there (traps run after it returns, logging normally).
-while kill -0 "$child" 2>/dev/null; do
-  wait "$child" 2>/dev/null
-done
-wait "$child" 2>/dev/null
-status=$?
+wait_for_exit "$child"
+status=$REPLY
+log_flush
 
 if [[ -n $timer ]]; then
   kill -s TERM -- "-$timer" 2>/dev/null
-  if wait "$timer" 2>/dev/null; then
+  wait_for_exit "$timer"
+  if ((REPLY == 0)); then
     log error "the child was still running ${timeout_ms} ms after termination began; killed its process group" "child=$child" "timeoutMs=$timeout_ms" "exitCode=$timeout_exit_code"
     wait_for_prestop_hooks
+    log_flush
     exit "$timeout_exit_code"
   fi
 fi
 log info "child exited with status $status" "child=$child" "status=$status"
 wait_for_prestop_hooks
+log_flush
 exit "$status"

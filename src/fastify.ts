@@ -1,7 +1,8 @@
 /**
  * The Fastify plugin, `k8s-deputy/fastify`: attaches the app's server to a Deputy (so shutdown
- * drains it), answers the probe paths on the app's own port, and closes Fastify (its onClose
- * hooks) as a shutdown handler once the server is drained.
+ * drains it), answers the probe paths (and `/metrics`, when the Deputy has a registry) on the
+ * app's own port, and closes Fastify (its onClose hooks) as a shutdown handler once the server is
+ * drained.
  *
  *   import deputyPlugin from 'k8s-deputy/fastify';
  *   await app.register(deputyPlugin, { deputy });
@@ -16,7 +17,10 @@ import { handleProbeRequest, PROBE_PATHS } from './sdk/health.js';
 export interface DeputyFastifyOptions {
   /** The Deputy whose shutdown drains this app's server. */
   readonly deputy: Deputy;
-  /** Answer the probe paths (`/healthz`, `/readyz`, …) on the app's port too. Default: true. */
+  /**
+   * Answer the probe paths (`/healthz`, `/readyz`, …) on the app's port too, and `/metrics` when
+   * the Deputy has a registry (an app route of its own at `/metrics` then clashes). Default: true.
+   */
   readonly probes?: boolean;
   /**
    * Add `fastify.close()` as a shutdown handler, so the app's onClose hooks (databases, queues)
@@ -35,7 +39,9 @@ const plugin: FastifyPluginCallback<DeputyFastifyOptions> = (fastify: FastifyIns
   deputy.attach(fastify.server);
   if (close) deputy.onShutdown(() => fastify.close());
   if (probes) {
-    for (const url of Object.keys(PROBE_PATHS)) {
+    const urls = Object.keys(PROBE_PATHS);
+    if (deputy.registry !== undefined) urls.push('/metrics');
+    for (const url of urls) {
       // all(): every method Fastify routes (OPTIONS too; more after addHttpMethod), so that they get
       // handleProbeRequest's 405 with Allow as on the health server, not Fastify's 404.
       fastify.all(url, { exposeHeadRoute: false }, (request, reply) => {

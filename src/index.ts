@@ -2,6 +2,9 @@ export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } 
 export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './sdk/deputy.js';
 export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './sdk/deputy.js';
 export type { DrainableServer, DrainOutcome } from './sdk/drain.js';
+export { DeputyShutdown, type ShutdownCause, type DeputyPhase, type ShutdownPhase, type ShutdownRecord } from './sdk/shutdown-record.js';
+export type { TrackOptions, Work } from './sdk/tracked-work.js';
+export { eventLoopCheck, memoryCheck, type EventLoopCheckOptions, type MemoryCheckOptions } from './sdk/load-checks.js';
 export { handleProbeRequest, PROBE_PATHS, type ProbeKind, type ProbeResult, type NotReadyReason } from './sdk/health.js';
 export {
   IPC_DIR_ENV,

@@ -27,10 +27,11 @@ export function unusedExports(sources: ReadonlyMap<string, string>, all: Readonl
     if (file === 'src/index.ts' || file === 'src/fastify.ts') continue;
     for (const match of text.matchAll(EXPORT)) {
       const name = match[2]!;
-      const word = new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`, 'g');
+      const source = `(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`;
+      const word = new RegExp(source); // no 'g': test() would keep lastIndex between files
       const elsewhere = [...all].some(([other, otherText]) => other !== file && word.test(otherText));
       const isType = match[1] === 'interface' || match[1] === 'type';
-      const inOwnSignatures = isType && (text.match(word)?.length ?? 0) > 1;
+      const inOwnSignatures = isType && (text.match(new RegExp(source, 'g'))?.length ?? 0) > 1;
       if (!elsewhere && !inOwnSignatures) unused.push(`${file}: ${name}`);
     }
   }

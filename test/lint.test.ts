@@ -1,7 +1,7 @@
 // deputy lint: each rule against a manifest that breaks it, the quickstart manifest clean, and
 // unreadable input rejected with one line and exit 2.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { DEPUTY_BIN, FIXTURES, ROOT, runDeputy } from './helpers.js';
@@ -16,6 +16,19 @@ t.test('the quickstart manifest lints clean', async (t) => {
   t.same(result.findings, []);
   t.same(result.workloads, [{ document: 1, kind: 'Deployment', name: 'http-app' }]);
   t.same(result.skipped, [{ document: 2, kind: 'Service', name: 'http-app' }], 'the Service is read and skipped');
+});
+
+t.test('every example manifest lints clean, every container of them checked or a known foreign sidecar', async (t) => {
+  const dir = join(ROOT, 'examples', 'k8s');
+  const files = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name));
+  t.ok(files.includes('sidecar.yaml'), 'the native sidecar example is among them');
+  for (const name of files) {
+    const result = lintManifest(readFileSync(join(dir, name), 'utf8'), name);
+    t.same(result.findings, [], name);
+    t.ok(result.containers.some((c) => c.checked), `${name}: something was checked`);
+  }
+  const sidecar = lintManifest(readFileSync(join(dir, 'sidecar.yaml'), 'utf8'), 'sidecar.yaml');
+  t.same(sidecar.containers.map((c) => [c.container, c.sidecar, c.checked]), [['app', false, true], ['cloud-sql-proxy', true, false]]);
 });
 
 t.test('the worker manifest lints clean (an explicit drain delay of 0 skips the readiness race)', async (t) => {
@@ -62,9 +75,10 @@ t.test('liveness-uses-readiness over HTTP and exec', async (t) => {
   t.equal(findings.find((f) => f.name === 'exec-probe')!.document, 2);
 });
 
-t.test('command-overrides-entrypoint; a --timeout flag is read; a foreign sidecar is left alone', async (t) => {
-  const { findings } = lintFixture('command-override.yaml');
-  t.same(rules(findings), ['overridden/app:command-overrides-entrypoint', 'overridden/worker:supervisor-timeout']);
+t.test('command-overrides-entrypoint; a --timeout flag is read; a foreign proxy is not checked, only named a legacy sidecar', async (t) => {
+  const { findings, containers } = lintFixture('command-override.yaml');
+  t.same(rules(findings), ['overridden/app:command-overrides-entrypoint', 'overridden/envoy:legacy-sidecar', 'overridden/worker:supervisor-timeout']);
+  t.same(containers.map((c) => `${c.container}:${c.checked}`), ['app:true', 'worker:true', 'envoy:false']);
   const override = findings.find((f) => f.rule === 'command-overrides-entrypoint')!;
   t.match(override.fix, /args: \["node","server\.js","--port","8080"\]/, 'the fix keeps the args');
   t.match(findings.find((f) => f.rule === 'supervisor-timeout')!.message, /deputy supervise --timeout 40s/);
@@ -87,10 +101,16 @@ t.test('missing probes; slow readiness; no probe rules for a CronJob', async (t)
   t.match(slow.message, /periodSeconds 10 × failureThreshold 3 = 30s/);
 });
 
-t.test('defaults: the supervisor comes before the app deadline; sidecars and strangers', async (t) => {
-  const { findings } = lintFixture('defaults.yaml');
-  t.same(rules(findings), ['defaults/app:supervisor-before-app-deadline', 'two-strangers/-:no-deputy-container']);
-  t.ok(findings.every((f) => f.severity === 'warning'));
+t.test('defaults: the supervisor comes before the app deadline; containers without k8s-deputy are skipped, not reported', async (t) => {
+  const { findings, containers } = lintFixture('defaults.yaml');
+  t.same(rules(findings), ['defaults/app:supervisor-before-app-deadline']);
+  t.same(
+    containers.map((c) => `${c.name}/${c.container}:${c.checked}`),
+    ['defaults/app:true', 'defaults/sidecar:false', 'two-strangers/a:false', 'two-strangers/b:false'],
+  );
+  const all = lintManifest(readFileSync(join(MANIFESTS, 'defaults.yaml'), 'utf8'), 'defaults.yaml', { all: true });
+  t.ok(all.containers.every((c) => c.checked), '--all checks every container');
+  t.ok(all.findings.some((f) => f.name === 'two-strangers' && f.rule === 'missing-readiness-probe'), '--all checks them as if they ran k8s-deputy');
 });
 
 t.test('unknown kinds are named, known non-workloads skipped, Argo Rollouts checked', async (t) => {
@@ -102,7 +122,9 @@ t.test('unknown kinds are named, known non-workloads skipped, Argo Rollouts chec
   t.equal(unknown.severity, 'warning');
   t.equal(unknown.line, 3);
   t.match(unknown.message, /kind Deploymnet is not one deputy lint knows/);
-  t.throws(() => lintManifest('apiVersion: x/v1\nkind: Deploymnet\nmetadata: { name: a }\n'), { message: /no workload to check \(found only Deploymnet\)/ }, 'alone, it is bad input');
+  const quiet = lintManifest('apiVersion: x/v1\nkind: Deploymnet\nmetadata: { name: a }\nspec: {}\n');
+  t.same(quiet.findings, [], 'an unknown kind without containers (a CRD object) is skipped quietly');
+  t.same(quiet.skipped, [{ document: 1, kind: 'Deploymnet', name: 'a' }]);
 });
 
 t.test('invalid values are errors; valueFrom is not judged', async (t) => {
@@ -117,14 +139,15 @@ t.test('bad input throws ManifestError with one clear message', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['not-yaml.yaml', /^not-yaml\.yaml: not valid YAML \(line \d+, column \d+\): /],
     ['not-kubernetes.yaml', /document 1 is not a Kubernetes object \(it is a mapping without apiVersion and kind\)/],
-    ['no-workload.yaml', /no workload to check \(found only Service, ConfigMap\)/],
     ['no-template.yaml', /document 1 \(Deployment\/hollow\): spec\.template\.spec is missing/],
   ];
   for (const [name, message] of cases) {
     t.throws(() => lintFixture(name), ManifestError, name);
     t.throws(() => lintFixture(name), { message }, name);
   }
-  t.throws(() => lintManifest('', 'empty.yaml'), { message: /empty\.yaml: no workload to check \(it holds no Kubernetes objects\)/ });
+  const noWorkload = lintFixture('no-workload.yaml');
+  t.same([noWorkload.findings, noWorkload.workloads.length, noWorkload.skipped.map((s) => s.kind)], [[], 0, ['Service', 'ConfigMap']], 'no workload is not bad input');
+  t.same(lintManifest('', 'empty.yaml').findings, [], 'nor is an empty file');
   t.throws(() => lintManifest('just a string\n'), { message: /is not a Kubernetes object \(it is the string "just a string"\)/ });
   t.throws(() => lintManifest('- a\n- b\n'), { message: /it is a list/ });
   t.throws(() => lintManifest('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [] }\n'), { message: /non-empty list of containers/ });
@@ -143,13 +166,13 @@ t.test('every rule has a summary and a severity', async (t) => {
 t.test('deputy lint: exit statuses and output', async (t) => {
   const clean = await runDeputy(['lint', join(ROOT, 'examples', 'k8s', 'deployment.yaml')]);
   t.equal(clean.status, 0);
-  t.equal(clean.stdout, '0 errors, 0 warnings in 1 workload\n');
+  t.equal(clean.stdout, '0 errors, 0 warnings: checked 1 container in 1 workload; skipped 1 other object\n');
 
   const broken = await runDeputy(['lint', join(MANIFESTS, 'tight-grace.yaml'), join(MANIFESTS, 'liveness-on-readiness.yaml')]);
   t.equal(broken.status, 1, 'errors exit 1');
   t.match(broken.stdout, /tight-grace\.yaml:11: error grace-period-budget: Deployment\/tight container app: /);
   t.match(broken.stdout, /\n {2}fix: /);
-  t.match(broken.stdout, /4 errors, 1 warning in 3 workloads\n$/);
+  t.match(broken.stdout, /\n4 errors, 1 warning: checked 3 containers in 3 workloads\n$/);
   t.equal(broken.stderr, '');
 
   const warnings = await runDeputy(['lint', join(MANIFESTS, 'defaults.yaml')]);
@@ -160,7 +183,7 @@ t.test('deputy lint: exit statuses and output', async (t) => {
   const json = await runDeputy(['lint', '--format', 'json', join(MANIFESTS, 'drain-too-long.yaml')]);
   t.equal(json.status, 1);
   const report = JSON.parse(json.stdout) as { results: LintResult[]; summary: { errors: number; warnings: number; workloads: number } };
-  t.same(report.summary, { errors: 2, warnings: 0, workloads: 1 });
+  t.same(report.summary, { errors: 2, warnings: 0, workloads: 1, checkedWorkloads: 1, containers: 1, skippedContainers: 0, skippedObjects: 0, files: 1, skippedFiles: 0 });
   t.same(report.results[0]!.findings.map((f) => f.rule), ['drain-delay-budget', 'supervisor-timeout']);
   t.equal(report.results[0]!.findings[0]!.line, 17);
 
@@ -170,7 +193,7 @@ t.test('deputy lint: exit statuses and output', async (t) => {
 });
 
 t.test('deputy lint: bad input is one line on stderr and exit 2, never a stack trace', async (t) => {
-  for (const name of ['not-yaml.yaml', 'not-kubernetes.yaml', 'no-workload.yaml', 'no-template.yaml', 'does-not-exist.yaml']) {
+  for (const name of ['not-yaml.yaml', 'not-kubernetes.yaml', 'no-template.yaml', 'does-not-exist.yaml']) {
     const result = await runDeputy(['lint', join(MANIFESTS, name)]);
     t.equal(result.status, 2, name);
     t.equal(result.stdout, '', name);

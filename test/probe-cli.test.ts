@@ -18,19 +18,25 @@ function listenTcp(server: TcpServer, port = 0): Promise<number> {
 }
 
 /** A line broker: sends jobs to whoever connects, records acks. */
-function broker(): { server: TcpServer; sockets: Set<Socket>; acks: string[]; send(line: string): void; connected: Promise<void> } {
+function broker(): { server: TcpServer; sockets: Set<Socket>; acks: string[]; send(line: string): void; connected: Promise<void>; acked: Promise<void> } {
   const sockets = new Set<Socket>();
   const acks: string[] = [];
   let onConnection!: () => void;
   const connected = new Promise<void>((resolve) => (onConnection = resolve));
+  let onAck!: () => void;
+  // The ack and the worker's log line travel on different pipes: wait for the ack itself.
+  const acked = new Promise<void>((resolve) => (onAck = resolve));
   const server = createTcpServer((socket) => {
     sockets.add(socket);
     onConnection();
-    socket.setEncoding('utf8').on('data', (chunk: string) => acks.push(...chunk.split('\n').filter(Boolean)));
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      acks.push(...chunk.split('\n').filter(Boolean));
+      if (acks.length > 0) onAck();
+    });
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
   });
-  return { server, sockets, acks, send: (line) => sockets.forEach((s) => s.write(`${line}\n`)), connected };
+  return { server, sockets, acks, send: (line) => sockets.forEach((s) => s.write(`${line}\n`)), connected, acked };
 }
 
 t.test('a non-HTTP worker probed with deputy probe', async (t) => {
@@ -53,6 +59,7 @@ t.test('a non-HTTP worker probed with deputy probe', async (t) => {
   await jobs.connected; // the broker's side of the connection too, before it sends
   jobs.send('job 1 0');
   await worker.waitForLog((r) => r.msg === 'job done' && r.id === '1');
+  await jobs.acked;
   t.same(jobs.acks, ['ack 1'], 'the worker consumes');
 
   for (const kind of ['--ready', '--live', '--startup']) {

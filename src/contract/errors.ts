@@ -60,14 +60,15 @@ export class AlreadyRegisteredError extends DeputyError {
   }
 }
 
-/** The entrypoint pid file does not hold a decimal pid and a newline. */
+/** The entrypoint pid file does not hold a decimal pid and a newline, or is not a file at all. */
 export class MalformedPidFileError extends DeputyError {
   readonly path: string;
-  constructor(path: string, content: string) {
-    const shown = JSON.stringify(content.length > 40 ? `${content.slice(0, 40)}…` : content);
+  /** `content` is what it holds; or, for something that cannot be read as a file, `problem` says why. */
+  constructor(path: string, content: string | undefined, problem?: string) {
+    const shown = content === undefined ? '' : JSON.stringify(content.length > 40 ? `${content.slice(0, 40)}…` : content);
     super(
       'EDEPUTY_PID_FILE',
-      `pid file ${path} is malformed (${shown}); it must hold a decimal pid and a newline: check what else writes it, or pass the pid explicitly`,
+      `pid file ${path} ${problem ?? `is malformed (${shown})`}; it must be a file holding a decimal pid and a newline: check what else writes it, or pass the pid explicitly`,
     );
     this.path = path;
   }

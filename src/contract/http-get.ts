@@ -10,7 +10,11 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
-/** Bodies are read up to this many bytes; the rest is ignored (status endpoints are small). */
+/**
+ * Bodies are read up to this many bytes, then the connection is closed and the answer judged on
+ * its status and those bytes (status endpoints are small). The kubelet's own httpGet probe does
+ * the same at 10 KiB; reading on would let a 100 MB or endless body run a probe into its timeout.
+ */
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** What is wrong with an answer, if anything: see {@link judgeAnswer}. */
@@ -52,14 +56,23 @@ export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpAn
     const req = request(url, { method: 'GET', agent: false, headers: { accept: 'application/json, */*', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (bytes < MAX_BODY_BYTES) chunks.push(chunk);
-        bytes += chunk.length;
-      });
-      res.on('end', () => {
+      let answered = false;
+      const answer = (): void => {
+        if (answered) return;
+        answered = true;
         signal.removeEventListener('abort', onAbort);
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') });
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (answered) return;
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes >= MAX_BODY_BYTES) {
+          answer();
+          req.destroy(); // the rest is never read (the 'error' this may raise comes after the answer)
+        }
       });
+      res.on('end', answer);
       res.on('error', fail);
     });
     function fail(error: unknown): void {

@@ -3,7 +3,7 @@
  * Every path, message and environment variable that crosses a process boundary is defined here;
  * everything else imports it (shim/supervise.sh mirrors it in bash).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { MalformedPidFileError } from './errors.js';
 import { SETTINGS, settingText } from './settings.js';
@@ -57,17 +57,36 @@ export function parsePidFile(text: string, path: string): number {
   return pid;
 }
 
-/** The entrypoint pid, or undefined when there is no pid file. Throws on a malformed file. */
+/** A pid file holds at most 7 digits and a newline: reading more than this shows it is not one. */
+const PID_FILE_READ_BYTES = 64;
+
+/**
+ * The entrypoint pid, or undefined when there is no pid file. Throws {@link MalformedPidFileError}
+ * on anything else that is not a pid file. The file is opened without blocking and must be a
+ * regular file, and only its first bytes are read: the supervisor reads it synchronously as PID 1,
+ * where a FIFO (open blocks), /dev/zero (never ends) or a huge file would hang or exhaust it.
+ */
 export function readEntrypointPid(dir: string = ipcDir()): number | undefined {
   const path = entrypointPidPath(dir);
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return parsePidFile(text, path);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
+      const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isCharacterDevice() ? 'a character device' : 'not a regular file';
+      throw new MalformedPidFileError(path, undefined, `is ${what}`);
+    }
+    const buffer = Buffer.alloc(PID_FILE_READ_BYTES);
+    const length = readSync(fd, buffer, 0, PID_FILE_READ_BYTES, 0);
+    return parsePidFile(buffer.toString('utf8', 0, length), path);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

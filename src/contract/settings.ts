@@ -128,7 +128,7 @@ export const SETTINGS = Object.freeze({
     defaultValue: undefined,
     defaultText: 'unset',
     readBy: ['sdk'],
-    summary: 'when set, ?verbose detail is served only with Authorization: Bearer <token>',
+    summary: 'when set, ?verbose detail and /metrics are served only with Authorization: Bearer <token> (/metrics answers 401 without it); probes stay open',
   }),
   probeTimeout: setting({
     env: 'DEPUTY_PROBE_TIMEOUT',

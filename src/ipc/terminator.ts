@@ -18,6 +18,7 @@ import {
   DeputyError,
 } from '../contract/errors.js';
 import { sdkLog, type LineLogger } from '../log/logger.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import {
   SOCKET_PATH_MAX_BYTES,
   TERMINATE_MESSAGE,
@@ -30,6 +31,7 @@ import {
 } from '../contract/protocol.js';
 import type { GracefulTerminateOptions, GracefulTerminatorOptions } from './types.js';
 import { processGone } from '../contract/proc.js';
+import { callForTerminateRequest, type TerminateVia } from './terminate-request.js';
 
 /** What `gracefulTerminator()` returns. */
 export interface GracefulTerminatorHandle {
@@ -45,6 +47,12 @@ let registration: GracefulTerminatorHandle | undefined;
 
 /** How many preview bytes of an unexpected datagram reach the log. */
 const PREVIEW_BYTES = 64;
+
+// Anyone who can write to the IPC directory can send these as fast as they like: rate-limited.
+const IGNORED_DATAGRAM: RepeatedEvent = { event: 'ignored-datagram', level: 'warn', what: 'ignored datagrams' };
+const TERMINATE_REPEATED: RepeatedEvent = { event: 'terminate-repeated', level: 'info', what: 'repeated terminate requests' };
+const SOCKET_ERROR: RepeatedEvent = { event: 'terminator-socket-error', level: 'warn', what: 'terminator socket errors' };
+const RECEIVE_FAILED: RepeatedEvent = { event: 'terminator-receive-failed', level: 'warn', what: 'failed receives on the terminator socket' };
 
 function errnoName(code: number | string | undefined): string | undefined {
   if (typeof code === 'string') return code;
@@ -126,17 +134,18 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
   checkIpcDir(dir);
   clearStaleSocket(path, log);
 
+  const limited = new LogLimiter(log);
   let running: Promise<void> | undefined;
 
-  const run = (via: string): Promise<void> => {
+  const run = (via: TerminateVia): Promise<void> => {
     if (running) {
-      log.info({ via }, 'terminate requested again; shutdown is already running');
+      limited.log(TERMINATE_REPEATED, { via }, 'terminate requested again; shutdown is already running');
       return running;
     }
     log.info({ via }, 'terminate requested; running the graceful terminator');
     running = (async () => {
       try {
-        await fn();
+        await callForTerminateRequest(via, fn);
       } catch (error) {
         log.error({ err: error }, 'graceful terminator callback failed');
       }
@@ -155,6 +164,7 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
     socketOpen = false;
     socket.close();
     removeIfSocket(path);
+    limited.flush(); // what the socket received and did not log one by one is counted now
   };
   let bindError: DatagramError | undefined;
   socket.on('error', (error) => {
@@ -169,12 +179,9 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
     throw new DeputyError('EDEPUTY_BIND', `cannot bind ${path}: ${code ?? bindError.message}`);
   }
   socket.removeAllListeners('error');
-  socket.on('error', (error) => log.warn({ err: error, code: errnoName(error.code) }, 'terminator socket error'));
+  socket.on('error', (error) => limited.log(SOCKET_ERROR, { err: error, code: errnoName(error.code) }, 'terminator socket error'));
   socket.on('receiveError', (error, occurrences) => {
-    // The 1st, 10th, 100th… time: a recurring error cannot flood the log.
-    if (/^10*$/.test(String(occurrences))) {
-      log.warn({ code: errnoName(error.code), occurrences }, 'terminator socket: a receive failed; still listening');
-    }
+    limited.log(RECEIVE_FAILED, { code: errnoName(error.code), occurrences }, 'terminator socket: a receive failed; still listening');
   });
   chmodSync(path, 0o600);
   socket.on('message', (payload) => {
@@ -182,7 +189,8 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
       void run('socket');
       return;
     }
-    log.warn(
+    limited.log(
+      IGNORED_DATAGRAM,
       { bytes: payload.length, preview: payload.subarray(0, PREVIEW_BYTES).toString('latin1') },
       `ignored a datagram that is not "${TERMINATE_MESSAGE}"`,
     );

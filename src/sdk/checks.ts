@@ -77,8 +77,25 @@ interface Entry {
    * and given back when that run settled in time with no listener left on its signal.
    */
   controller: AbortController | undefined;
+  /** Its signal (the getter is not free on a busy probe path). */
+  signal: AbortSignal | undefined;
   /** The last result, marked `cached`, and until when (performance.now() ms) it may be reused. */
   cached: { result: CheckResult; until: number } | undefined;
+  /** The last run's result (also without a cache), for metrics: a scrape reads it, never runs the check. */
+  last: CheckResult | undefined;
+  /** Shared by the registry's entries: who hears of each run's result. */
+  readonly listeners: Listeners;
+}
+
+/**
+ * Told of each run's result as it comes in: a check that answered, failed or timed out. Not told
+ * of cache hits or of probes that shared a run (or got `timeout` from a hung one): those repeat a
+ * result already told. `elapsedMs` is the run's duration, unrounded.
+ */
+export type CheckObserver = (result: CheckResult, elapsedMs: number) => void;
+
+interface Listeners {
+  observer: CheckObserver | undefined;
 }
 
 
@@ -169,11 +186,13 @@ class Deadlines {
 }
 
 const deadlines = new Deadlines();
+const RESOLVED = Promise.resolve();
 
 /** A set of named checks of one kind (readiness or liveness). */
 export class CheckRegistry {
   readonly #entries: Entry[] = [];
   readonly #kind: string;
+  readonly #listeners: Listeners = { observer: undefined };
 
   constructor(kind: string) {
     this.#kind = kind;
@@ -181,6 +200,18 @@ export class CheckRegistry {
 
   get size(): number {
     return this.#entries.length;
+  }
+
+  /** Tells `observer` of each run's result from now on (one observer: the metrics). */
+  observe(observer: CheckObserver): void {
+    this.#listeners.observer = observer;
+  }
+
+  /** Each check's last result, in registration order; checks that never ran are left out. */
+  lastResults(): CheckResult[] {
+    const results: CheckResult[] = [];
+    for (const entry of this.#entries) if (entry.last !== undefined) results.push(entry.last);
+    return results;
   }
 
   add(name: string, check: Check, options: CheckOptions = {}): void {
@@ -194,7 +225,7 @@ export class CheckRegistry {
     const { timeoutMs = 1000, cacheMs = 0 } = options;
     checkNonNegativeInteger(timeoutMs, `${this.#kind} check ${name}: timeoutMs`, MAX_TIMER_MS);
     checkNonNegativeInteger(cacheMs, `${this.#kind} check ${name}: cacheMs`, MAX_TIMER_MS);
-    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, cached: undefined });
+    this.#entries.push({ name, check, timeoutMs, cacheMs, running: undefined, controller: undefined, signal: undefined, cached: undefined, last: undefined, listeners: this.#listeners });
   }
 
   /**
@@ -204,7 +235,9 @@ export class CheckRegistry {
    */
   run(later: (results: CheckResult[]) => void): CheckResult[] | undefined {
     const collector = new Collector(this.#entries.length, later);
-    for (let index = 0; index < this.#entries.length; index += 1) this.#start(this.#entries[index]!, collector, index);
+    // One clock reading for all: the checks start together, and their durations count from here.
+    const nowMs = performance.now();
+    for (let index = 0; index < this.#entries.length; index += 1) this.#start(this.#entries[index]!, collector, index, nowMs);
     return collector.synchronousResults();
   }
 
@@ -216,8 +249,8 @@ export class CheckRegistry {
    * asynchronous ones that take no parameter and leave the signal alone (see `Run.settle`), the
    * deadline for synchronous ones.
    */
-  #start(entry: Entry, collector: Collector, index: number): void {
-    if (entry.cached !== undefined && performance.now() < entry.cached.until) {
+  #start(entry: Entry, collector: Collector, index: number, startedMs: number): void {
+    if (entry.cached !== undefined && startedMs < entry.cached.until) {
       collector.deliver(index, entry.cached.result);
       return;
     }
@@ -231,24 +264,28 @@ export class CheckRegistry {
       }
       entry.running = undefined;
     }
-    const startedMs = performance.now();
-    const controller = (entry.controller ??= new AbortController());
+    if (entry.controller === undefined) {
+      entry.controller = new AbortController();
+      entry.signal = entry.controller.signal;
+    }
+    const controller = entry.controller;
+    const signal = entry.signal!;
     let value: unknown;
     try {
-      value = entry.check(controller.signal);
+      value = entry.check(signal);
     } catch (error) {
-      collector.deliver(index, remember(entry, failure(entry.name, startedMs, error)));
+      collector.deliver(index, record(entry, failure(entry.name, startedMs, error), startedMs));
       return;
     }
     if (!isThenable(value)) {
-      collector.deliver(index, remember(entry, success(entry.name, startedMs)));
+      collector.deliver(index, record(entry, success(entry.name, startedMs), startedMs));
       return;
     }
     // This run owns the controller now (its timeout aborts it); the next call gets another one.
     entry.controller = undefined;
-    const run = new Run(entry, startedMs, controller, collector, index);
+    entry.signal = undefined;
+    const run = new Run(entry, startedMs, controller, signal, collector, index);
     entry.running = run;
-    deadlines.add(run);
     try {
       value.then(
         () => run.settle(success(entry.name, startedMs)),
@@ -257,8 +294,23 @@ export class CheckRegistry {
     } catch (error) {
       // A hand-made thenable whose then() throws: a failed check, not a failed probe.
       run.settle(failure(entry.name, startedMs, error));
+      return;
     }
+    // The deadline is armed one microtask later: an async check that settles at once (an async
+    // function with nothing to await) has settled by then, and skips the timer bookkeeping,
+    // which on a busy probe path costs more than such a check. The deadline itself still counts
+    // from startedMs.
+    // (A promise reaction, not queueMicrotask: Node wraps the latter for async_hooks.)
+    void RESOLVED.then(() => run.arm());
   }
+}
+
+/** A run's result: kept as the entry's last, told to the observer (if any), cached. */
+function record(entry: Entry, result: CheckResult, startedMs: number): CheckResult {
+  entry.last = result;
+  const observer = entry.listeners.observer;
+  if (observer !== undefined) observer(result, performance.now() - startedMs);
+  return remember(entry, result);
 }
 
 /** Keeps a result for `cacheMs`, marked `cached` for the probes that reuse it. */
@@ -311,17 +363,27 @@ class Run implements PendingRun {
   readonly #entry: Entry;
   readonly #startedMs: number;
   readonly #controller: AbortController;
+  readonly #signal: AbortSignal;
   readonly #waiting: Array<Collector | number>;
   /** True once the waiters got a result (the call's, or the timeout). */
   #answered = false;
   #settled = false;
+  #armed = false;
 
-  constructor(entry: Entry, startedMs: number, controller: AbortController, collector: Collector, index: number) {
+  constructor(entry: Entry, startedMs: number, controller: AbortController, signal: AbortSignal, collector: Collector, index: number) {
     this.deadline = startedMs + entry.timeoutMs;
     this.#entry = entry;
     this.#startedMs = startedMs;
     this.#controller = controller;
+    this.#signal = signal;
     this.#waiting = [collector, index];
+  }
+
+  /** Starts the timeout, unless the call has settled already. */
+  arm(): void {
+    if (this.#settled || this.#armed) return;
+    this.#armed = true;
+    deadlines.add(this);
   }
 
   wait(collector: Collector, index: number): void {
@@ -352,16 +414,17 @@ class Run implements PendingRun {
   settle(result: CheckResult): void {
     if (this.#settled) return;
     this.#settled = true;
-    deadlines.delete(this);
+    if (this.#armed) deadlines.delete(this);
     const entry = this.#entry;
     if (entry.running === this) entry.running = undefined;
     // Creating an AbortSignal costs microseconds, more than a cheap check: a check that declares
     // no parameter (most ignore the signal) gets this one again if nothing aborted or listens to
     // it. Checks that declare one get a fresh signal each run (they may hand it to
     // AbortSignal.any, whose dependants pile up on a long-lived signal in Node 20).
-    const controller = this.#controller;
-    if (entry.check.length === 0 && !controller.signal.aborted && getEventListeners(controller.signal, 'abort').length === 0) {
-      entry.controller ??= controller;
+    const signal = this.#signal;
+    if (entry.check.length === 0 && entry.controller === undefined && !signal.aborted && getEventListeners(signal, 'abort').length === 0) {
+      entry.controller = this.#controller;
+      entry.signal = signal;
     }
     this.#answer(result);
   }
@@ -369,7 +432,7 @@ class Run implements PendingRun {
   #answer(result: CheckResult): void {
     if (this.#answered) return; // the check answered after its timeout
     this.#answered = true;
-    remember(this.#entry, result);
+    record(this.#entry, result, this.#startedMs);
     for (let i = 0; i < this.#waiting.length; i += 2) (this.#waiting[i] as Collector).deliver(this.#waiting[i + 1] as number, result);
     this.#waiting.length = 0;
   }

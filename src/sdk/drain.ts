@@ -29,7 +29,7 @@ import { probeKindOf } from './health.js';
 import { sdkLog } from '../log/logger.js';
 
 /** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
-export const KEEP_ALIVE_HINT_MAX_MS = 5000;
+const KEEP_ALIVE_HINT_MAX_MS = 5000;
 
 /** Anything `deputy.attach()` accepts: node:http, node:https and node:http2 (plain or secure) servers. */
 export type DrainableServer = NetServer;
@@ -87,6 +87,18 @@ export interface DrainOutcome {
   readonly upgradedCut: number;
 }
 
+/** The attached servers' connections right now. */
+export interface ConnectionStates {
+  /** Requests (HTTP/1) and streams (HTTP/2) in flight. */
+  readonly inFlight: number;
+  /** Connections with a request or stream in flight (upgraded ones aside). */
+  readonly active: number;
+  /** Open connections with nothing in flight: keep-alive between requests, or not yet used. */
+  readonly idle: number;
+  /** Upgraded connections (WebSocket, CONNECT). */
+  readonly upgraded: number;
+}
+
 /** The TCP socket under a TLS socket (TLSSocket keeps it as `_parent`), or the socket itself. */
 function tcpSocketOf(socket: Socket): Socket {
   return ((socket as Socket & { _parent?: Socket | null })._parent ?? socket) as Socket;
@@ -104,6 +116,7 @@ export class Drain {
   #closedIdle = 0;
   #closedGracefully = 0;
   #upgradedClosed = 0;
+  #requestsCut = 0;
   #destroying = false;
   #changed: (() => void) | undefined;
   /** The connection that the server's own listener is being handed (pairs HTTP/2 sessions). */
@@ -140,6 +153,25 @@ export class Drain {
     let sum = 0;
     for (const s of this.#servers) for (const c of s.connections.values()) sum += c.active;
     return sum;
+  }
+
+  /** Requests and streams cut at the drain deadline so far (for metrics: known as they are cut). */
+  get requestsCut(): number {
+    return this.#requestsCut;
+  }
+
+  /** Requests in flight and connections by state, counted in one pass (for metrics). */
+  connectionStates(): ConnectionStates {
+    const states = { inFlight: 0, active: 0, idle: 0, upgraded: 0 };
+    for (const s of this.#servers) {
+      for (const c of s.connections.values()) {
+        states.inFlight += c.active;
+        if (c.upgraded) states.upgraded += 1;
+        else if (c.active > 0) states.active += 1;
+        else states.idle += 1;
+      }
+    }
+    return states;
   }
 
   attach(server: DrainableServer): void {
@@ -369,6 +401,7 @@ export class Drain {
           connection.socket.destroy();
         }
       }
+      this.#requestsCut += requestsCut;
     }
     return {
       outcome: drained ? 'drained' : 'deadline',

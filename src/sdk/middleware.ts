@@ -1,10 +1,11 @@
 /**
  * The probe endpoints on the app's own port: a node:http listener wrapper and Express/Koa
  * middleware, all built on `handleProbeRequest`, so they answer exactly like the health server.
- * Probe paths are answered; every other request passes on untouched.
+ * Probe paths are answered, and `/metrics` when the Deputy has a registry; every other request
+ * passes on untouched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleProbeRequest, probeKindOf, type ProbeSource } from './health.js';
+import { answerProbeRequest, handleProbeRequest, type ProbeSource } from './health.js';
 
 /** A node:http request listener. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -41,14 +42,10 @@ export interface KoaContextLike {
  */
 export function koaProbes(source: ProbeSource): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown> {
   return async (ctx, next) => {
-    if (probeKindOf(ctx.url) === undefined) return next();
+    const answered = answerProbeRequest(ctx.req, ctx.res, source);
+    if (answered === undefined) return next();
     ctx.respond = false;
-    const finished = new Promise<void>((resolve) => {
-      ctx.res.once('finish', resolve);
-      ctx.res.once('close', resolve);
-    });
-    handleProbeRequest(ctx.req, ctx.res, source);
-    await finished;
+    await answered;
     return undefined;
   };
 }

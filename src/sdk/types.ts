@@ -37,6 +37,34 @@ export interface DeputyOptions {
    * a long drain makes the kubelet restart the container and record a noisy event. Default: false.
    */
   readonly livenessFailsOnShutdown?: boolean;
+  /**
+   * Treat an uncaught exception or unhandled rejection as the start of a shutdown: it is logged
+   * (fatal, with the error), readiness fails, requests in flight and tracked work finish under
+   * the usual deadline (without the drain delay: see docs/sdk.md), the handlers run, and the
+   * process exits with `failureExitCode`. A second crash during the shutdown exits at once.
+   * Off: Node's own behaviour (print the error, exit 1 at once). Default: false.
+   */
+  readonly shutdownOnCrash?: boolean;
+  /**
+   * A prom-client `Registry` (e.g. `client.register`, so the app's own metrics come along): the
+   * Deputy registers its metrics there (see docs/metrics.md) and its health server answers
+   * `GET /metrics` with the registry's exposition. Without one, `/metrics` is not served and
+   * prom-client is never loaded.
+   */
+  readonly registry?: MetricsRegistry;
+}
+
+/**
+ * The part of a prom-client `Registry` the Deputy uses; any prom-client ≥ 15 registry fits. Stated
+ * here rather than imported so that apps without prom-client need not have its types.
+ */
+export interface MetricsRegistry {
+  /** The exposition's content type (Prometheus text or OpenMetrics). */
+  readonly contentType: string;
+  /** The exposition of every registered metric. */
+  metrics(): Promise<string>;
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
 }
 
 /** Options of `deputy.serve(options)`. */

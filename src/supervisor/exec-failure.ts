@@ -9,9 +9,9 @@
  */
 
 /** The command was not found. */
-export const EXIT_NOT_FOUND = 127;
+const EXIT_NOT_FOUND = 127;
 /** The command was found but could not be executed. */
-export const EXIT_NOT_EXECUTABLE = 126;
+const EXIT_NOT_EXECUTABLE = 126;
 
 /** What to do, by errno (ENOENT and E2BIG are worded from the command and its arguments). */
 const HINTS: Readonly<Record<string, string>> = {

@@ -16,6 +16,7 @@ import { createLineLogger } from '../log/logger.js';
 import { ipcDir, readEntrypointPid } from '../contract/protocol.js';
 import { SETTINGS } from '../contract/settings.js';
 import { processStartTime } from '../contract/proc.js';
+import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus, parseRewrite, parseStopSignal, rewriteSignal, type SignalRewrites } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
@@ -30,6 +31,14 @@ const POLL_MS = 20;
 const WARM_UP_DELAY_MS = 50;
 /** The least time a released preStop hook gets to return before the supervisor exits. */
 const RELEASE_GRACE_MS = 1000;
+
+// Events that a sender outside the supervisor (signals, forks, markers) can repeat at will: their
+// records are rate-limited (src/log/limit.ts). Lifecycle records stay as they are.
+const FORWARDED_SIGNAL: RepeatedEvent = { event: 'forwarded-signal', level: 'info', what: 'forwarded signals' };
+const TERMINATION_SIGNAL_REPEATED: RepeatedEvent = { event: 'termination-signal-repeated', level: 'info', what: 'signals ignored during termination' };
+const ORPHANS_REAPED: RepeatedEvent = { event: 'orphans-reaped', level: 'debug', what: '"orphans reaped" records', sum: 'count' };
+const LEFTOVERS_SIGNALLED: RepeatedEvent = { event: 'leftovers-signalled', level: 'info', what: '"sending them SIGTERM" records', sum: 'count' };
+const PRESTOP_HOOK_STARTED: RepeatedEvent = { event: 'prestop-hook-started', level: 'info', what: 'preStop hooks started' };
 
 let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
 const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
@@ -54,6 +63,7 @@ class Supervision {
   readonly #terminationSignals: ReadonlySet<NodeJS.Signals>;
   readonly #rewrite: SignalRewrites;
   readonly #log = createLineLogger('supervisor');
+  readonly #limited = new LogLimiter(this.#log);
   /** Children libuv waits for; the reaper leaves them alone. */
   readonly #spawned = new Set<number>();
   #childPid = 0;
@@ -126,7 +136,7 @@ class Supervision {
       if (reaping) {
         this.#reaper = new Reaper(
           this.#spawned,
-          (pids) => this.#log.debug({ pids, count: pids.length }, 'orphans reaped'),
+          (pids) => this.#limited.log(ORPHANS_REAPED, { pids, count: pids.length }, 'orphans reaped'),
           (error) => this.#log.error({ err: error }, 'cannot reap orphans'),
         );
         this.#reaper.start();
@@ -156,18 +166,16 @@ class Supervision {
   };
 
   readonly #onTerminationSignal = (signal: NodeJS.Signals): void => {
-    this.#log.info({ signal }, 'signal received');
+    // A repeat is logged (rate-limited) by beginTermination, as ignored or as a second SIGINT.
+    if (!this.#signalled && !this.#childExited) this.#log.info({ signal }, 'signal received');
     this.beginTermination(signal);
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
-    if (this.#childExited) {
-      this.#log.info({ signal }, 'signal received');
-      return;
-    }
-    const sent = this.#signalChild(signal);
+    const sent = this.#childExited ? undefined : this.#signalChild(signal);
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    this.#log.info({ signal, forwardedTo: sent ? to : undefined, sent: sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined }, 'signal received');
+    const changed = !this.#childExited && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
+    this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
 
   /**
@@ -184,7 +192,7 @@ class Supervision {
         this.#wake?.();
         return;
       }
-      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
     if (this.#signalled) {
@@ -195,7 +203,7 @@ class Supervision {
         this.#killEverything();
         return;
       }
-      this.#log.info({ signal }, 'termination already under way; signal ignored');
+      this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
     this.#signalled = true;
@@ -288,7 +296,7 @@ class Supervision {
       }
       const fresh = living.filter((pid) => !signalled.has(pid));
       if (fresh.length > 0) {
-        this.#log.info({ pids: fresh }, 'the child exited and left processes running; sending them SIGTERM');
+        this.#limited.log(LEFTOVERS_SIGNALLED, { pids: fresh, count: fresh.length }, 'the child exited and left processes running; sending them SIGTERM');
         for (const pid of fresh) {
           signalled.add(pid);
           this.#kill(pid, 'SIGTERM');
@@ -354,7 +362,7 @@ class Supervision {
     const noteHook = (hook: PreStopHook): void => {
       if (this.#hooks.has(hook.pid)) return;
       this.#hooks.set(hook.pid, hook);
-      this.#log.info({ hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
+      this.#limited.log(PRESTOP_HOOK_STARTED, { hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
       this.#startClock();
     };
     try {
@@ -440,6 +448,7 @@ class Supervision {
     if (this.#settled) return;
     this.#settled = true;
     this.#reaper?.stop();
+    this.#limited.flush(); // the counts before the last record
     this.#log.info({ status }, 'supervisor exiting');
     this.#markDone();
     this.#resolve(status);

@@ -1,16 +1,11 @@
-/** `deputy lint <manifest...>`: the command's front-end (src/cli/lint/index.ts checks the manifests). */
-import { UsageError } from '../../contract/errors.js';
-import { KUBERNETES_DEFAULTS, KUBERNETES_DRAIN_DELAY_MS, SETTINGS } from '../../contract/settings.js';
-import { formatMs } from './index.js';
-import { EXIT_FAILURE, EXIT_USAGE, type CommandModule, type CommandSpec, type ParsedCommandLine } from '../command.js';
-import { LINT_RULES } from './index.js';
-
-const ruleList = (): string => {
-  const width = Math.max(...Object.keys(LINT_RULES).map((id) => id.length)) + 2;
-  return Object.entries(LINT_RULES)
-    .map(([id, rule]) => `  ${id.padEnd(width)}${rule.severity === 'warning' ? '(warning) ' : ''}${rule.summary}`)
-    .join('\n');
-};
+/**
+ * `deputy lint <path...>`: the command's front-end (src/cli/command.ts parses it and writes its
+ * --help). The rule list in the help comes from the rule table (help.ts, no YAML parser); the
+ * checks and the parser load only when the command runs (run.ts).
+ */
+import { type CommandModule, type CommandSpec, type ParsedCommandLine } from '../command.js';
+import { lintHelpText } from './help.js';
+import { POD_SPEC_PATHS } from './kinds.js';
 
 export const spec: CommandSpec = {
   name: 'lint',
@@ -18,7 +13,7 @@ export const spec: CommandSpec = {
   arguments: [
     {
       name: 'manifest',
-      description: 'YAML files, multi-document (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, Rollout, List); - reads stdin',
+      description: `YAML files or directories (every *.yaml and *.yml below them; ${Object.keys(POD_SPEC_PATHS).join(', ')}, List); - reads stdin`,
       required: true,
       variadic: true,
     },
@@ -26,50 +21,17 @@ export const spec: CommandSpec = {
   options: [
     { name: 'format', value: '<format>', description: 'text for people, json for CI', choices: ['text', 'json'], defaultText: 'text' },
     { name: 'strict', description: 'exit 1 on warnings too' },
+    { name: 'all', description: 'check every container, not only those that show k8s-deputy' },
   ],
   settings: [],
   get details() {
-    return `
-Rules (error unless marked warning):
-${ruleList()}
-
-Defaults assumed when unset: terminationGracePeriodSeconds ${KUBERNETES_DEFAULTS.terminationGracePeriodSeconds},
-${SETTINGS.drainDelay.env} ${formatMs(KUBERNETES_DRAIN_DELAY_MS)}, ${SETTINGS.gracePeriod.env} ${SETTINGS.gracePeriod.defaultText}, ${SETTINGS.timeout.env} ${SETTINGS.timeout.defaultText},
-probe periodSeconds ${KUBERNETES_DEFAULTS.probe.periodSeconds} and failureThreshold ${KUBERNETES_DEFAULTS.probe.failureThreshold}.
-
-Exit status: 0 no errors (warnings allowed unless --strict); 1 errors found;
-2 usage errors or unreadable input (not YAML, not Kubernetes, no workload; one line on stderr).`;
+    return lintHelpText();
   },
 };
 
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text;
-}
-
 async function run({ args, options }: ParsedCommandLine): Promise<number> {
-  const { lintManifest, countFindings, formatText } = await import('./index.js');
-  const { readFile } = await import('node:fs/promises');
-  const results = [];
-  try {
-    for (const file of args.manifest as string[]) {
-      let text: string;
-      try {
-        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-      results.push(lintManifest(text, file));
-    }
-  } catch (error) {
-    // Unreadable input is the caller's to fix, like a usage error, but --help does not help it.
-    process.stderr.write(`deputy lint: ${(error as Error).message}\n`);
-    return EXIT_USAGE;
-  }
-  const counts = countFindings(results);
-  process.stdout.write(options.format === 'json' ? `${JSON.stringify({ results, summary: counts }, null, 2)}\n` : formatText(results));
-  return counts.errors > 0 || (options.strict === true && counts.warnings > 0) ? EXIT_FAILURE : 0;
+  const { runLint } = await import('./run.js');
+  return runLint(args.manifest as string[], { format: options.format === 'json' ? 'json' : 'text', strict: options.strict === true, all: options.all === true });
 }
 
 export const command: CommandModule = { spec, run };
