@@ -3,13 +3,17 @@
 //   start-up   wall time of `<init> /bin/true` (bare Node: `node -e 0`)
 //   RSS        resident memory of the init while it supervises `sleep` (bare Node: an idle node)
 //   latency    SIGTERM to the init → the app's termination callback runs (p50, p99)
-// Runs as a plain child (not PID 1), installs nothing, and says what is missing.
-// Environment: BENCH_RUNS (latency runs per init, default 100), BENCH_STARTS (default 30).
+//   orphan churn  memory and CPU of each init as a real PID 1 through a storm of short-lived
+//              orphans (orphan-churn.mjs; needs root for unshare --pid, else not measured)
+// Runs as a plain child (not PID 1) except the orphan churn, installs nothing, and says what is missing.
+// Environment: BENCH_RUNS (latency runs per init, default 100), BENCH_STARTS (default 30),
+// BENCH_ORPHANS (default 15000; 0 skips the orphan churn).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { churnUnavailable, orphanChurn } from './orphan-churn.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DEPUTY = join(here, '..', '..', 'bin', 'deputy.js');
@@ -180,7 +184,13 @@ for (const init of inits) {
   Object.assign(row(BARE), { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99) });
 }
 
-// the table
+// 4. orphan churn, as a real PID 1
+const orphans = Number(process.env.BENCH_ORPHANS ?? 15_000);
+const churnSkipped = orphans > 0 ? churnUnavailable() : 'BENCH_ORPHANS=0';
+const churn = churnSkipped ? undefined : await orphanChurn(inits, { orphans, env });
+if (churnSkipped) missing.push(`orphan churn: ${churnSkipped}`);
+
+// the tables
 const bare = results.get(BARE);
 const bareStart = quantile(bare.starts, 0.5);
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
@@ -196,9 +206,11 @@ const goals = [
   ['start-up ≤ node -e 0 + 20 ms', quantile(deputy.starts, 0.5) <= bareStart + 20, `${fmt(quantile(deputy.starts, 0.5) - bareStart)} ms over`],
   ['RSS ≤ bare node + 5 MB', deputy.rssMb <= bare.rssMb + 5, `${fmt(deputy.rssMb - bare.rssMb)} MB over`],
   ['callback p99 ≤ 5 ms', deputy.p99 <= 5, `${fmt(deputy.p99, 2)} ms`],
+  ...(churn?.goals ?? []),
 ];
-console.log(`\nk8s-deputy supervisor benchmark — ${STARTS} start-ups, ${LATENCY_RUNS} terminations per init, Node ${process.version}, not PID 1\n`);
+console.log(`\nk8s-deputy supervisor benchmark — ${STARTS} start-ups, ${LATENCY_RUNS} terminations per init, Node ${process.version}, not PID 1 (but for the orphan churn)\n`);
 console.log(lines.join('\n'));
+if (churn) console.log(`\n${churn.lines.join('\n')}`);
 console.log('\nGoals for deputy supervise:');
 for (const [goal, met, detail] of goals) console.log(`  ${met ? 'met ' : 'MISSED'}  ${goal} (${detail})`);
 if (missing.length > 0) console.log(`\nNot measured:\n  ${missing.join('\n  ')}`);

@@ -2,18 +2,30 @@
  * Orphan reaping. As PID 1 (or as a child subreaper) every orphaned descendant becomes our child,
  * and its zombie stays in the process table until we wait for it — Node does not: libuv only
  * waits for the children it spawned. `waitpid(-1)` from JS would steal libuv's own child (its
- * `exit` event would never fire), so we list our children in /proc, pick the zombies that are not
- * ours to leave to libuv, and `waitpid(pid, WNOHANG)` exactly those. A zombie's pid cannot be
- * reused until it is reaped, so there is no race with a new process.
+ * `exit` event would never fire), so a sweep lists our children in /proc and calls
+ * `waitpid(pid, WNOHANG)` on exactly those that libuv did not spawn: it reaps a zombie and returns
+ * 0 for a living child, so no /proc/<pid>/stat read is needed to tell them apart. A zombie's pid
+ * cannot be reused until it is reaped, so there is no race with a new process.
  *
- * The FFI (koffi) is loaded only when there is a zombie to reap or a subreaper to set up, so
- * start-up stays fast.
+ * Only the main thread's children are listed (/proc/thread-self/children; sweeps run on the main
+ * thread). The kernel hands an orphan to the reaper's first live thread — the main thread, unless
+ * the process is exiting — and libuv spawns from the loop thread, the main thread too. Node's
+ * other threads (V8 platform, libuv pool) never fork, and a child forked by a worker thread would
+ * belong to that worker's libuv, which a sweep must not steal from anyway.
+ *
+ * SIGCHLD bursts (an orphan storm sends thousands a second) are coalesced into one sweep per event
+ * loop turn (setImmediate): a zombie waits harmlessly until then. A sweep allocates nothing but
+ * the list of pids it reaped (reused pid list, preallocated /proc buffer in src/proc.ts), so a
+ * storm does not grow the supervisor's heap.
+ *
+ * The FFI (koffi) is loaded only when there is a child not spawned by libuv to wait for, or a
+ * subreaper to set up, so start-up stays fast.
  */
 import { createRequire } from 'node:module';
 import { DeputyError } from '../contract/errors.js';
-import { childrenOf, isZombie, readProcStat } from '../contract/proc.js';
+import { PidList, childrenOf, readProcStat, threadChildren } from '../contract/proc.js';
 
-/** How often reaping runs even without SIGCHLD (signals coalesce; a sweep is cheap). */
+/** How often reaping runs even without SIGCHLD (a safety net: signals can coalesce; a sweep is cheap). */
 export const SWEEP_INTERVAL_MS = 1000;
 
 const WNOHANG = 1;
@@ -73,25 +85,32 @@ export function livingDescendants(): number[] {
   return found;
 }
 
+/** Reused by every sweep. */
+const ownChildren = new PidList();
+const NONE_REAPED: readonly number[] = Object.freeze([]);
+
 /**
  * Reaps zombie children except those in `spawned` (libuv waits for those). Returns the pids it
  * reaped.
  */
-export function reapOrphans(spawned: ReadonlySet<number>): number[] {
-  const reaped: number[] = [];
-  for (const pid of childrenOf('self')) {
-    if (spawned.has(pid) || !isZombie(pid)) continue;
-    if (loadLibc().waitpid(pid, null, WNOHANG) === pid) reaped.push(pid);
+export function reapOrphans(spawned: ReadonlySet<number>): readonly number[] {
+  let reaped: number[] | undefined;
+  threadChildren(ownChildren);
+  for (let index = 0; index < ownChildren.length; index += 1) {
+    const pid = ownChildren.at(index);
+    if (spawned.has(pid)) continue;
+    if (loadLibc().waitpid(pid, null, WNOHANG) === pid) (reaped ??= []).push(pid);
   }
-  return reaped;
+  return reaped ?? NONE_REAPED;
 }
 
-/** Runs {@link reapOrphans} on every SIGCHLD and every {@link SWEEP_INTERVAL_MS}. */
+/** Runs {@link reapOrphans} once per event-loop turn with a SIGCHLD, and every {@link SWEEP_INTERVAL_MS}. */
 export class Reaper {
   readonly #spawned: ReadonlySet<number>;
-  readonly #onReaped: (pids: number[]) => void;
+  readonly #onReaped: (pids: readonly number[]) => void;
   readonly #onError: (error: unknown) => void;
   #timer: NodeJS.Timeout | undefined;
+  #scheduled: NodeJS.Immediate | undefined;
   #failed = false;
   readonly #sweep = (): void => {
     if (this.#failed) return;
@@ -103,16 +122,23 @@ export class Reaper {
       this.#onError(error);
     }
   };
+  readonly #sweepScheduled = (): void => {
+    this.#scheduled = undefined;
+    this.#sweep();
+  };
+  readonly #onSigchld = (): void => {
+    this.#scheduled ??= setImmediate(this.#sweepScheduled);
+  };
 
   /** `spawned` is read at every sweep, so pids added later are left to libuv too. */
-  constructor(spawned: ReadonlySet<number>, onReaped: (pids: number[]) => void, onError: (error: unknown) => void) {
+  constructor(spawned: ReadonlySet<number>, onReaped: (pids: readonly number[]) => void, onError: (error: unknown) => void) {
     this.#spawned = spawned;
     this.#onReaped = onReaped;
     this.#onError = onError;
   }
 
   start(): void {
-    process.on('SIGCHLD', this.#sweep);
+    process.on('SIGCHLD', this.#onSigchld);
     this.#timer = setInterval(this.#sweep, SWEEP_INTERVAL_MS);
     this.#timer.unref();
   }
@@ -123,7 +149,9 @@ export class Reaper {
   }
 
   stop(): void {
-    process.off('SIGCHLD', this.#sweep);
+    process.off('SIGCHLD', this.#onSigchld);
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#scheduled) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
   }
 }
