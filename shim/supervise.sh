@@ -10,6 +10,10 @@
 #   `deputy terminate --no-wait` through node); without a pid file or socket, or when the send
 #   fails, send the signal itself to the child. A second SIGTERM/SIGINT is passed to the child.
 # - SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and SIGWINCH are passed to the child.
+# - DEPUTY_STOP_SIGNALS: more signals that do what SIGTERM does (an image's STOPSIGNAL, a pod's
+#   lifecycle.stopSignal). DEPUTY_REWRITE: from:to pairs changing what the child gets for a
+#   received signal (passed on, or sent when terminate cannot be); to 0 drops it. As deputy
+#   supervise reads them (src/contract/signals.ts): names with or without SIG, or numbers.
 # - DEPUTY_TIMEOUT after termination began, the child's process group gets SIGKILL and the shim
 #   exits DEPUTY_TIMEOUT_EXIT_CODE.
 # - Exit status: the child's N, or 128+S when it died of signal S; 127 when the command is not
@@ -24,6 +28,8 @@
 #   DEPUTY_IPC_DIR            directory of the sockets and the entrypoint pid file (default /run)
 #   DEPUTY_TIMEOUT            grace period after SIGTERM/SIGINT: 500ms, 5s, 1m or milliseconds (default 25s)
 #   DEPUTY_TIMEOUT_EXIT_CODE  exit status after the grace period ran out (default 137)
+#   DEPUTY_STOP_SIGNALS       more signals that start termination like SIGTERM: SIGQUIT,WINCH,28 (default unset)
+#   DEPUTY_REWRITE            signals to change on their way to the child: TERM:QUIT,HUP:0 (default unset)
 #   DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent
 #   DEPUTY_CLI                deputy CLI for the node sender (default: the package's bin/deputy.js
 #                             next to this script, else `deputy` on PATH, else
@@ -183,6 +189,10 @@ Environment:
   DEPUTY_IPC_DIR            directory of the sockets and the entrypoint pid file (default /run)
   DEPUTY_TIMEOUT            grace period after SIGTERM/SIGINT: 500ms, 5s, 1m or milliseconds (default 25s)
   DEPUTY_TIMEOUT_EXIT_CODE  exit status after the grace period ran out (default 137)
+  DEPUTY_STOP_SIGNALS       more signals that start termination like SIGTERM, comma-separated:
+                            SIGQUIT, QUIT or 3 (for an image STOPSIGNAL or a lifecycle.stopSignal)
+  DEPUTY_REWRITE            from:to pairs changing what the child gets for a received signal
+                            (passed on, or sent when terminate cannot be): TERM:QUIT, 15:3; to 0 drops it
   DEPUTY_LOG_LEVEL          trace, debug, info (default), warn, error, fatal or silent
   DEPUTY_CLI                deputy CLI used to send terminate when neither socat nor nc is installed
 EOF
@@ -225,6 +235,84 @@ if ! [[ $timeout_exit_code =~ ^[0-9]{1,3}$ ]] || ((10#$timeout_exit_code > 255))
   usage_error "DEPUTY_TIMEOUT_EXIT_CODE: \"${timeout_exit_code}\" is not an exit status; use an integer from 0 to 255"
 fi
 timeout_exit_code=$((10#$timeout_exit_code))
+
+# ---- stop signals and rewrites (src/contract/signals.ts) ----------------------------------
+
+# The signals deputy supervise listens to (HANDLED_SIGNALS): the only ones that may be stop
+# signals or be rewritten. test/contract.test.ts holds this list to the contract.
+readonly handled_signals='TERM INT HUP QUIT USR1 USR2 ALRM STKFLT CONT TSTP URG XCPU XFSZ VTALRM PROF WINCH IO PWR'
+
+# parse_signal TEXT WHAT — sets REPLY to the signal TEXT names without SIG (SIGQUIT, quit or 3 →
+# QUIT); else a usage error naming WHAT. `kill -l` (a fork) only for numbers and rarer names.
+parse_signal() {
+  local text=$1 what=$2 word number=''
+  word=${text#"${text%%[![:space:]]*}"}
+  word=${word%"${word##*[![:space:]]}"}
+  word=${word^^}
+  word=${word#SIG}
+  case $word in IOT) word=ABRT ;; POLL) word=IO ;; esac # names Node knows and bash does not
+  if [[ " $handled_signals " == *" $word "* ]]; then
+    REPLY=$word
+    return 0
+  fi
+  if [[ $word =~ ^[0-9]{1,3}$ ]]; then
+    number=$((10#$word))
+  elif [[ $word =~ ^[A-Z0-9]+$ ]]; then
+    number=$(kill -l "$word" 2>/dev/null) || number=''
+  fi
+  if [[ $word == RTM* || ($number =~ ^[0-9]+$ && $number -ge 32 && $number -le 64) ]]; then
+    usage_error "$what: \"$text\" is a real-time signal; they are not supported (deputy supervise cannot listen to them): use a standard signal such as SIGQUIT, SIGUSR1 or SIGWINCH"
+  fi
+  if [[ -n $number ]] && ((number >= 1 && number <= 31)) && REPLY=$(kill -l "$number" 2>/dev/null) && [[ -n $REPLY ]]; then
+    return 0
+  fi
+  usage_error "$what: unknown signal \"$text\"; write a name (SIGQUIT or QUIT) or a number (3)"
+}
+
+# parse_handled_signal TEXT WHAT WHY — parse_signal, and the signal must be one this script traps.
+parse_handled_signal() {
+  parse_signal "$1" "$2"
+  [[ " $handled_signals " != *" $REPLY "* ]] || return 0
+  case $REPLY in
+    KILL | STOP) usage_error "$2: SIG$REPLY cannot be caught, so it cannot $3; use SIGTERM, SIGINT, SIGQUIT, SIGUSR1 or the like" ;;
+    *) usage_error "$2: SIG$REPLY cannot $3 (it drives reaping, concerns the entrypoint's own terminal or output, or reports a crash); use one of $handled_signals" ;;
+  esac
+}
+
+stop_signals=() items=()
+[[ -z ${DEPUTY_STOP_SIGNALS:-} ]] || IFS=, read -ra items <<<"$DEPUTY_STOP_SIGNALS"
+for item in "${items[@]}"; do
+  [[ $item == *[![:space:]]* ]] || continue
+  parse_handled_signal "$item" DEPUTY_STOP_SIGNALS "start a graceful termination"
+  [[ " ${stop_signals[*]} " == *" $REPLY "* || $REPLY == TERM || $REPLY == INT ]] || stop_signals+=("$REPLY")
+done
+
+# rewrite[FROM]=TO (names without SIG; 0 drops the signal); a later pair for FROM wins.
+declare -A rewrite=()
+items=()
+[[ -z ${DEPUTY_REWRITE:-} ]] || IFS=, read -ra items <<<"$DEPUTY_REWRITE"
+for item in "${items[@]}"; do
+  [[ $item == *[![:space:]]* ]] || continue
+  if ! [[ $item =~ ^([^:]*[^:[:space:]][^:]*):([^:]*[^:[:space:]][^:]*)$ ]]; then
+    usage_error "DEPUTY_REWRITE: \"$item\" is not a from:to pair; write e.g. TERM:QUIT or 15:3 (to 0 drops the signal)"
+  fi
+  to_text=${BASH_REMATCH[2]}
+  parse_handled_signal "${BASH_REMATCH[1]}" DEPUTY_REWRITE "be rewritten: it is never passed on"
+  from=$REPLY
+  if [[ $to_text =~ ^[[:space:]]*0[[:space:]]*$ ]]; then
+    rewrite[$from]=0
+  else
+    parse_signal "$to_text" DEPUTY_REWRITE
+    rewrite[$from]=$REPLY
+  fi
+done
+unset items item from to_text
+
+# Sets REPLY to what the child gets for the received signal $1, or '' when it is dropped.
+rewritten() {
+  REPLY=${rewrite[$1]-$1}
+  [[ $REPLY != 0 ]] || REPLY=''
+}
 
 case ${1-} in
   -h | --help) usage; exit 0 ;;
@@ -519,10 +607,18 @@ send_terminate() {
   fi
 }
 
+# signal_child SIGNAL WHY — sends the child the rewrite of the received SIGNAL.
 signal_child() {
-  local signal=$1 why=$2
-  log info "$why; sending SIG$signal to the child" "signal=SIG$signal" "child=$child"
-  kill -s "$signal" "$child" 2>/dev/null
+  local signal=$1 why=$2 sent received=()
+  rewritten "$signal"
+  sent=$REPLY # log sets REPLY
+  if [[ -z $sent ]]; then
+    log warn "$why; DEPUTY_REWRITE drops SIG$signal, so nothing is sent: the child is killed at the timeout unless it exits" "signal=SIG$signal" "child=$child"
+    return 0
+  fi
+  [[ $sent == "$signal" ]] || received=("received=SIG$signal")
+  log info "$why; sending SIG$sent to the child" "signal=SIG$sent" "${received[@]}" "child=$child"
+  kill -s "$sent" "$child" 2>/dev/null
 }
 
 # Asks the app to terminate through its socket, else signals the child.
@@ -572,9 +668,16 @@ on_terminate() {
     return
   fi
   if ((terminating)); then
+    rewritten "$signal"
+    local sent=$REPLY # log sets REPLY
+    if [[ -z $sent ]]; then
+      log_limited termination-signal-repeated "signals passed on during termination" info \
+        "SIG$signal again during termination; DEPUTY_REWRITE drops it" "signal=SIG$signal" "child=$child"
+      return
+    fi
     log_limited termination-signal-repeated "signals passed on during termination" info \
-      "SIG$signal again during termination; sending SIG$signal to the child" "signal=SIG$signal" "child=$child"
-    kill -s "$signal" "$child" 2>/dev/null
+      "SIG$signal again during termination; sending SIG$sent to the child" "signal=SIG$sent" "received=SIG$signal" "child=$child"
+    kill -s "$sent" "$child" 2>/dev/null
     return
   fi
   terminating=1
@@ -587,8 +690,15 @@ on_terminate() {
 # shellcheck disable=SC2317 # called from the traps
 forward() {
   [[ -n $child ]] || return 0
-  log_limited forwarded-signal "forwarded signals" debug "forwarding SIG$1 to the child" "signal=SIG$1" "child=$child"
-  kill -s "$1" "$child" 2>/dev/null
+  local sent
+  rewritten "$1"
+  sent=$REPLY # log sets REPLY
+  if [[ -z $sent ]]; then
+    log_limited forwarded-signal "forwarded signals" debug "SIG$1 dropped (DEPUTY_REWRITE)" "signal=SIG$1" "child=$child"
+    return 0
+  fi
+  log_limited forwarded-signal "forwarded signals" debug "forwarding SIG$sent to the child" "signal=SIG$sent" "received=SIG$1" "child=$child"
+  kill -s "$sent" "$child" 2>/dev/null
 }
 
 # ---- waiting for a child -------------------------------------------------------------------
@@ -619,9 +729,14 @@ set_traps() {
   local signal
   trap 'on_signal on_terminate TERM' TERM
   trap 'on_signal on_terminate INT' INT
-  for signal in HUP QUIT USR1 USR2 ALRM WINCH; do
+  for signal in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do
+    [[ $signal != TERM && $signal != INT ]] || continue
     # shellcheck disable=SC2064 # the signal name is meant to be expanded now
     trap "on_signal forward $signal" "$signal"
+  done
+  for signal in "${stop_signals[@]}"; do # after the loop: a stop signal is not forwarded
+    # shellcheck disable=SC2064
+    trap "on_signal on_terminate $signal" "$signal"
   done
 }
 
@@ -639,7 +754,7 @@ wait_for_exit() {
   # Reaped: `wait` only looks the status up now. A trapped signal would interrupt it (128+N for
   # the status), and there is no child left to pass one on to: ignore them meanwhile. Its
   # stderr is silenced because bash would print "Killed"-style job notices there.
-  trap '' TERM INT HUP QUIT USR1 USR2 ALRM WINCH
+  trap '' TERM INT HUP QUIT USR1 USR2 ALRM WINCH "${stop_signals[@]}" "${!rewrite[@]}"
   wait "$pid" 2>/dev/null
   status=$?
   set_traps
@@ -658,7 +773,11 @@ set -m
 exec -- "$@" &
 child=$!
 set +m
-log info "started $command_name" "child=$child" "command=$command_name"
+signal_fields=() pairs=''
+((${#stop_signals[@]} == 0)) || signal_fields+=("stopSignals=${stop_signals[*]}")
+for from in "${!rewrite[@]}"; do pairs+="${pairs:+,}$from:${rewrite[$from]}"; done
+[[ -z $pairs ]] || signal_fields+=("rewrite=$pairs")
+log info "started $command_name" "child=$child" "command=$command_name" "${signal_fields[@]}"
 [[ -z $pending_signal ]] || on_terminate "$pending_signal"
 
 wait_for_exit "$child"

@@ -7,6 +7,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
 import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from './helpers.js';
+import { signalCases } from './conformance-signals.js';
 
 interface Entrypoint {
   readonly name: string;
@@ -230,6 +231,13 @@ for (const entry of entrypoints) {
       t.equal(status, 4);
     });
   });
+}
+
+// Stop signals and rewrites (test/conformance-signals.ts), with a time budget of their own.
+for (const entry of entrypoints) {
+  t.test(`${entry.name}: stop signals and rewrites`, { skip: entry.skip, timeout: 60_000 }, (t) =>
+    signalCases(t, { start: (t, command, env) => startAsPid1(t, entry, command, env), run: (t, command, env) => runAsPid1(t, entry, command, env) }),
+  );
 }
 
 t.test('the suite runs somewhere', async (t) => {

@@ -107,6 +107,14 @@ t.test('stop signals: os.name required, and a signal the entrypoint only forward
   const text = readFileSync(join(DIR, 'stop-signal-unhandled.bad.yaml'), 'utf8');
   const rewrite = lintManifest(text.replace('env: [{ name: DEPUTY_GRACE_PERIOD, value: "20s" }]', 'env: [{ name: DEPUTY_GRACE_PERIOD, value: "20s" }, { name: DEPUTY_REWRITE, value: "QUIT:TERM" }]'));
   t.same(rewrite.findings.map((f) => f.container), ['worker'], 'DEPUTY_REWRITE QUIT:TERM makes SIGQUIT a termination');
+  const shim = text.replace('command: [deputy, supervise, --stop-signal, USR2, --, node, worker.js]', 'command: [/usr/local/bin/supervise.sh, node, worker.js]');
+  const [shimFinding] = only(lintManifest(shim).findings, 'stop-signal-unhandled').filter((f) => f.container === 'worker');
+  t.match(shimFinding!.message, /its entrypoint, shim\/supervise\.sh \(SIGTERM, SIGINT\), does not treat SIGQUIT/);
+  t.match(shimFinding!.fix, /set DEPUTY_STOP_SIGNALS=QUIT \(shim\/supervise\.sh reads it/);
+  const shimSet = lintManifest(shim.replace('{ name: DEPUTY_HEALTH_CHECK_PORT, value: "8082" }', '{ name: DEPUTY_HEALTH_CHECK_PORT, value: "8082" }, { name: DEPUTY_STOP_SIGNALS, value: "3" }'));
+  t.same(shimSet.findings.map((f) => f.container), ['app'], 'the shim reads DEPUTY_STOP_SIGNALS too');
+  const chld = lintManifest(text.replace('{ name: DEPUTY_HEALTH_CHECK_PORT, value: "8082" }', '{ name: DEPUTY_HEALTH_CHECK_PORT, value: "8082" }, { name: DEPUTY_STOP_SIGNALS, value: "CHLD" }'));
+  t.ok(chld.findings.some((f) => f.container === 'worker' && /DEPUTY_STOP_SIGNALS names "CHLD".*exit 2/.test(f.message)), 'a stop signal the entrypoint refuses is reported');
   const sdk = lintManifest(text.replace('command: [deputy, supervise, --stop-signal, USR2, --, node, worker.js]', 'command: [node, worker.js]'));
   t.match(only(sdk.findings, 'stop-signal-unhandled').find((f) => f.container === 'worker')!.message, /its entrypoint, the app \(the Deputy SDK listens for SIGTERM and SIGINT\)/);
   const kill = lintManifest(text.replaceAll('stopSignal: SIGQUIT', 'stopSignal: SIGKILL'));

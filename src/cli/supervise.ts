@@ -4,7 +4,7 @@
  * contract and the supervisor.
  */
 import { parseDuration } from '../contract/duration.js';
-import { FORWARDED_SIGNALS, NOT_FORWARDED_SIGNALS } from '../contract/signals.js';
+import { FORWARDED_SIGNALS, NOT_FORWARDED_SIGNALS, parseRewrite, parseRewrites, parseStopSignal, parseStopSignals, type SignalRewrite } from '../contract/signals.js';
 import { SETTINGS, settingText } from '../contract/settings.js';
 import { parseExitStatus, type CommandModule, type CommandSpec, type ParsedCommandLine } from './command.js';
 import type { SuperviseOptions } from '../supervisor/types.js';
@@ -23,7 +23,7 @@ export const spec: CommandSpec = {
     {
       name: 'timeout',
       value: '<duration>',
-      description: "after SIGTERM/SIGINT, SIGKILL the child's process group if it still runs this long",
+      description: "after SIGTERM/SIGINT/a stop signal, SIGKILL the child's process group if it still runs this long",
       defaultText: `$${SETTINGS.timeout.env}, else ${SETTINGS.timeout.defaultText}`,
       parse: parseDuration,
     },
@@ -34,18 +34,41 @@ export const spec: CommandSpec = {
       defaultText: `$${SETTINGS.timeoutExitCode.env}, else ${SETTINGS.timeoutExitCode.defaultText}`,
       parse: parseExitStatus,
     },
-    { name: 'process-group', short: 'g', description: "send forwarded signals (and the fallback SIGTERM) to the child's whole process group" },
+    {
+      name: 'stop-signal',
+      value: '<signal>',
+      description: `another signal that starts graceful termination exactly like SIGTERM (SIGQUIT, QUIT or 3), for an image STOPSIGNAL or lifecycle.stopSignal; adds to $${SETTINGS.stopSignals.env}`,
+      repeatable: true,
+      parse: parseStopSignal,
+    },
+    {
+      name: 'rewrite',
+      value: '<from>:<to>',
+      description: `change a signal on its way to the child, as dumb-init's --rewrite (TERM:QUIT, 15:3; to 0 drops it); after $${SETTINGS.rewrite.env}'s pairs`,
+      repeatable: true,
+      parse: parseRewrite,
+    },
+    { name: 'process-group', short: 'g', description: "send forwarded signals (and the fallback signal) to the child's whole process group" },
     { name: 'subreaper', short: 's', description: 'when not PID 1, become a child subreaper so orphaned descendants are reaped and ended too' },
   ],
-  settings: ['timeout', 'timeoutExitCode', 'ipcDir', 'logLevel'],
+  settings: ['timeout', 'timeoutExitCode', 'stopSignals', 'rewrite', 'ipcDir', 'logLevel'],
   details: `
-Termination: on SIGTERM or SIGINT the supervisor reads $${SETTINGS.ipcDir.env}/deputy-entrypoint.pid at
+Termination: on SIGTERM, SIGINT or a stop signal the supervisor reads $${SETTINGS.ipcDir.env}/deputy-entrypoint.pid at
 that moment and sends "terminate" to that process's socket (the app may be a grandchild, e.g.
 npm start -> node). With no pid file, no socket or a failed send it logs a warning and sends the
-signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM is
-logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
+signal to the child instead. A second SIGINT kills at once (exit 130); a second SIGTERM (or
+stop signal) is logged and ignored. A "terminate" datagram to the supervisor's own socket (deputy terminate
 with no pid file targets pid 1) starts the same sequence. A deputy terminate preStop hook
 starts the timeout when it starts (the supervisor sees its marker in $${SETTINGS.ipcDir.env}).
+
+Stop signals (--stop-signal, $${SETTINGS.stopSignals.env}): for a container stopped with another
+signal than SIGTERM (the image's STOPSIGNAL, docker --stop-signal, a pod's lifecycle.stopSignal),
+that signal does what SIGTERM does. Any forwarded signal may be one.
+
+Rewrites (--rewrite, $${SETTINGS.rewrite.env}) change what the child gets for a received signal:
+a forwarded signal, and the signal sent when "terminate" cannot be (--rewrite TERM:QUIT: nginx
+gets SIGQUIT, its graceful stop). They do not change which signals start termination, nor the
+SIGTERM to leftover processes or the timeout's SIGKILL. <to> may be any signal; 0 drops it.
 
 Signals forwarded to the child: ${short(FORWARDED_SIGNALS)}.
 Not forwarded: ${short(NOT_FORWARDED_SIGNALS)} (uncatchable, reaping, the supervisor's own terminal
@@ -71,6 +94,14 @@ Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
 export function superviseOptions({ args, options }: ParsedCommandLine, env: NodeJS.ProcessEnv = process.env): SuperviseOptions {
   const timeoutText = settingText(SETTINGS.timeout, env);
   const exitCodeText = settingText(SETTINGS.timeoutExitCode, env);
+  const stopSignalsText = settingText(SETTINGS.stopSignals, env);
+  const rewriteText = settingText(SETTINGS.rewrite, env);
+  // The flags add to the variables; a --rewrite pair wins over the variable's for the same signal.
+  const stopSignals = [...new Set([...(stopSignalsText === undefined ? [] : parseStopSignals(stopSignalsText, SETTINGS.stopSignals.env)), ...((options['stop-signal'] as NodeJS.Signals[] | undefined) ?? [])])];
+  const rewrite = {
+    ...(rewriteText === undefined ? {} : parseRewrites(rewriteText, SETTINGS.rewrite.env)),
+    ...Object.fromEntries((options.rewrite as Array<[NodeJS.Signals, SignalRewrite]> | undefined) ?? []),
+  };
   return {
     command: args.command as string,
     args: args.args as string[],
@@ -80,6 +111,9 @@ export function superviseOptions({ args, options }: ParsedCommandLine, env: Node
       (exitCodeText === undefined ? SETTINGS.timeoutExitCode.defaultValue : parseExitStatus(exitCodeText, SETTINGS.timeoutExitCode.env)),
     processGroup: options['process-group'] === true,
     subreaper: options.subreaper === true,
+    // Only when set, so the options read as the command line did.
+    ...(stopSignals.length > 0 ? { stopSignals } : {}),
+    ...(Object.keys(rewrite).length > 0 ? { rewrite } : {}),
   };
 }
 

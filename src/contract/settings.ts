@@ -61,17 +61,18 @@ export const SETTINGS = Object.freeze({
     kind: 'signals',
     defaultValue: [],
     defaultText: 'unset (SIGTERM and SIGINT only)',
-    readBy: ['supervisor', 'cli'],
+    readBy: ['supervisor', 'shim', 'cli'],
     summary:
-      'supervisor: more signals that start graceful termination like SIGTERM (comma-separated: SIGQUIT, QUIT or 3; also --stop-signal), for a lifecycle.stopSignal or an image STOPSIGNAL; other signals are only passed on',
+      'supervisor: more signals that start graceful termination exactly like SIGTERM (comma-separated: SIGQUIT, QUIT or 3; also --stop-signal), for a lifecycle.stopSignal or an image STOPSIGNAL; other signals are only passed on',
   }),
   rewrite: setting<string | undefined>({
     env: 'DEPUTY_REWRITE',
     kind: 'rewrites',
     defaultValue: undefined,
     defaultText: 'unset',
-    readBy: ['supervisor', 'cli'],
-    summary: 'supervisor: signals to change before they are acted on or passed on, comma-separated from:to pairs (e.g. QUIT:TERM)',
+    readBy: ['supervisor', 'shim', 'cli'],
+    summary:
+      "supervisor: change a signal on its way to the child (passed on, or sent when terminate cannot be): comma-separated from:to pairs as dumb-init's --rewrite (TERM:QUIT, 15:3); to 0 drops it; also --rewrite",
   }),
   timeoutExitCode: setting({
     env: 'DEPUTY_TIMEOUT_EXIT_CODE',

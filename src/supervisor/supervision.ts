@@ -1,9 +1,10 @@
 /**
  * `deputy supervise`: the container's init process. The termination sequence, in order:
  * 1. spawn the command (no shell, stdio/cwd/env inherited, its own process group);
- * 2. pass signals on; on SIGTERM or SIGINT send `terminate` to the entrypoint named by the pid file
- *    at that moment, else the signal to the child, and start the timeout — which a preStop hook
- *    (`deputy terminate`, seen by its marker) starts too, since it terminates the app directly;
+ * 2. pass signals on; on SIGTERM, SIGINT or a stop signal send `terminate` to the entrypoint named
+ *    by the pid file at that moment, else the signal to the child, and start the timeout — which a
+ *    preStop hook (`deputy terminate`, seen by its marker) starts too, since it terminates the app
+ *    directly. Whatever goes to the child because of a received signal goes through the rewrites;
  * 3. at the timeout SIGKILL the child's process group and exit with the timeout status;
  * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
  *    bounded by what is left of the timeout), then exit with the child's status.
@@ -17,7 +18,7 @@ import { SETTINGS } from '../contract/settings.js';
 import { processStartTime } from '../contract/proc.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
-import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus } from '../contract/signals.js';
+import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus, parseRewrite, parseStopSignal, rewriteSignal, type SignalRewrites } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
 import type { PreStopHook } from '../ipc/prestop.js';
 
@@ -42,9 +43,13 @@ const PRESTOP_HOOK_STARTED: RepeatedEvent = { event: 'prestop-hook-started', lev
 let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
 const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
 
-/** Runs the command under supervision; resolves with the status the supervisor should exit with. */
+/** Runs the command under supervision; resolves with the status the supervisor should exit with (rejects with a UsageError for a bad signal option). */
 export function supervise(options: SuperviseOptions): Promise<number> {
-  return new Supervision(options).run();
+  try {
+    return new Supervision(options).run();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 class Supervision {
@@ -54,6 +59,9 @@ class Supervision {
   readonly #timeoutExitCode: number;
   readonly #processGroup: boolean;
   readonly #subreaper: boolean;
+  /** Signals that start termination: SIGTERM, SIGINT and the stop signals. */
+  readonly #terminationSignals: ReadonlySet<NodeJS.Signals>;
+  readonly #rewrite: SignalRewrites;
   readonly #log = createLineLogger('supervisor');
   readonly #limited = new LogLimiter(this.#log);
   /** Children libuv waits for; the reaper leaves them alone. */
@@ -88,6 +96,10 @@ class Supervision {
     this.#timeoutExitCode = options.timeoutExitCode ?? SETTINGS.timeoutExitCode.defaultValue;
     this.#processGroup = options.processGroup ?? false;
     this.#subreaper = options.subreaper ?? false;
+    // Checked again here for programmatic callers: a listener for SIGKILL throws, one for SIGCHLD breaks reaping.
+    const stopSignals = (options.stopSignals ?? []).map((signal) => parseStopSignal(signal, 'stopSignals'));
+    this.#terminationSignals = new Set([...TERMINATION_SIGNALS, ...stopSignals]);
+    this.#rewrite = Object.fromEntries(Object.entries(options.rewrite ?? {}).map(([from, to]) => parseRewrite(`${from}:${to}`, 'rewrite')));
   }
 
   run(): Promise<number> {
@@ -102,8 +114,8 @@ class Supervision {
         }
       }
       // Listeners first: as PID 1 a signal without one is silently dropped.
-      for (const signal of TERMINATION_SIGNALS) process.on(signal, this.#onTerminationSignal);
-      for (const signal of FORWARDED_SIGNALS) process.on(signal, this.#onForwardedSignal);
+      for (const signal of this.#terminationSignals) process.on(signal, this.#onTerminationSignal);
+      for (const signal of FORWARDED_SIGNALS) if (!this.#terminationSignals.has(signal)) process.on(signal, this.#onForwardedSignal);
 
       this.#startedAt = Date.now();
       this.#startTicks = processStartTime('self') ?? 0;
@@ -129,8 +141,10 @@ class Supervision {
         );
         this.#reaper.start();
       }
+      const stopSignals = [...this.#terminationSignals].filter((signal) => !TERMINATION_SIGNALS.includes(signal));
+      const rewrite = Object.keys(this.#rewrite).length > 0 ? this.#rewrite : undefined;
       this.#log.info(
-        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs },
+        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs, stopSignals: stopSignals.length > 0 ? stopSignals : undefined, rewrite },
         'supervisor started',
       );
       setTimeout(() => {
@@ -158,9 +172,10 @@ class Supervision {
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
+    const sent = this.#childExited ? undefined : this.#signalChild(signal);
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: this.#childExited ? undefined : to }, 'signal received');
-    if (!this.#childExited) this.#signalChild(signal);
+    const changed = !this.#childExited && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
+    this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
 
   /**
@@ -225,9 +240,14 @@ class Supervision {
     }
     if (this.#childExited) return;
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    this.#log.warn({ reason }, `cannot send terminate; sending ${signal} to the child instead`);
+    const rewritten = rewriteSignal(this.#rewrite, signal);
+    if (rewritten === undefined) {
+      this.#log.warn({ reason, signal }, `cannot send terminate, and the rewrite drops ${signal}: nothing is sent; the child is killed at the timeout unless it exits`);
+      return;
+    }
+    this.#log.warn({ reason }, `cannot send terminate; sending ${rewritten} to the child instead`);
     this.#signalChild(signal);
-    this.#log.info({ via: 'signal', signal, target: to }, 'terminate sent');
+    this.#log.info({ via: 'signal', signal: rewritten, received: rewritten !== signal ? signal : undefined, target: to }, 'terminate sent');
   }
 
   readonly #onTimeout = (): void => {
@@ -400,8 +420,11 @@ class Supervision {
     return Math.max(0, (this.#terminatingSince ?? Date.now()) + this.#timeoutMs - Date.now());
   }
 
-  #signalChild(signal: NodeJS.Signals): void {
-    this.#kill(this.#processGroup ? -this.#childPid : this.#childPid, signal);
+  /** Sends the child (or its group) the rewrite of a received `signal`; returns what was sent. */
+  #signalChild(signal: NodeJS.Signals): NodeJS.Signals | undefined {
+    const sent = rewriteSignal(this.#rewrite, signal);
+    if (sent !== undefined) this.#kill(this.#processGroup ? -this.#childPid : this.#childPid, sent);
+    return sent;
   }
 
   /** SIGKILL to the child's process group, the child, and every living descendant. */

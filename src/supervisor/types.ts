@@ -1,3 +1,5 @@
+import type { SignalRewrites } from '../contract/signals.js';
+
 /** Options of `supervise(options)` — what `deputy supervise` runs with. */
 export interface SuperviseOptions {
   /** The command: a path, or a name looked up in PATH. Run without a shell. */
@@ -12,6 +14,19 @@ export interface SuperviseOptions {
   readonly timeoutMs?: number;
   /** Exit status after the timeout killed the child. Default: 137 (128 + SIGKILL). */
   readonly timeoutExitCode?: number;
+  /**
+   * More signals that start graceful termination exactly like SIGTERM (`terminate` over the
+   * socket, else the signal to the child; the timeout), for an image's STOPSIGNAL or a pod's
+   * `lifecycle.stopSignal`. Only signals the supervisor listens to (not SIGCHLD, crash or terminal
+   * signals). SIGTERM and SIGINT always are. Default: none.
+   */
+  readonly stopSignals?: readonly NodeJS.Signals[];
+  /**
+   * What a received signal becomes on its way to the child, as dumb-init's `--rewrite`: applies to
+   * forwarded signals and to the signal sent when `terminate` cannot be (the rewrite of the signal
+   * received), not to which signals start termination. 0 drops it. Default: none.
+   */
+  readonly rewrite?: SignalRewrites;
   /** Send forwarded signals, and the signal of the graceless path, to the child's whole process group. Default: false. */
   readonly processGroup?: boolean;
   /**

@@ -1,12 +1,13 @@
 /**
  * What runs as a container's PID 1 and which signals it treats as "terminate". Without `command`
  * the image's ENTRYPOINT runs — documented as `deputy supervise --` — so it counts as the
- * supervisor. The SDK and the shim take SIGTERM and SIGINT; deputy supervise also the signals of
- * `--stop-signal` and DEPUTY_STOP_SIGNALS, and those DEPUTY_REWRITE turns into SIGTERM or SIGINT.
- * Any other signal it only passes on to the app.
+ * supervisor. The SDK takes SIGTERM and SIGINT; deputy supervise and the shim also the signals of
+ * DEPUTY_STOP_SIGNALS (and deputy supervise those of `--stop-signal`). A signal DEPUTY_REWRITE
+ * turns into SIGTERM or SIGINT reaches the app as that, so its own shutdown starts (the
+ * entrypoint's timeout does not). Any other signal they only pass on to the app.
  */
 import { SETTINGS } from '../../contract/settings.js';
-import { TERMINATION_SIGNALS, parseSignal } from '../../contract/signals.js';
+import { TERMINATION_SIGNALS, parseSignal, parseStopSignal } from '../../contract/signals.js';
 import { get, type Json, type Path, type Problem } from './types.js';
 
 /** `image`: no command, so the image's ENTRYPOINT runs (documented: deputy supervise). */
@@ -54,20 +55,19 @@ export function terminationSignals(
 ): { signals: ReadonlySet<NodeJS.Signals>; source: string } {
   const signals = new Set<NodeJS.Signals>(TERMINATION_SIGNALS);
   if (entrypoint === 'command') return { signals, source: 'the app (the Deputy SDK listens for SIGTERM and SIGINT)' };
-  if (entrypoint === 'shim') return { signals, source: 'shim/supervise.sh (SIGTERM and SIGINT)' };
   const sources: string[] = [];
   const add = (text: string, where: string, at: Path): void => {
     try {
-      signals.add(parseSignal(text, where));
+      signals.add(parseStopSignal(text, where));
     } catch {
       problems.push({
         path: at,
-        message: `${where} names ${JSON.stringify(text)}, which is not a signal that can start a graceful termination, so the supervisor cannot use it`,
-        fix: 'name catchable signals, e.g. SIGQUIT, QUIT or 3 (not SIGKILL or SIGSTOP)',
+        message: `${where} names ${JSON.stringify(text)}, which is not a signal that can start a graceful termination: the entrypoint refuses to start (usage error, exit 2)`,
+        fix: 'name signals the entrypoint listens to, e.g. SIGQUIT, QUIT or 3 (not SIGKILL, SIGSTOP, SIGCHLD, a crash or a real-time signal)',
       });
     }
   };
-  for (const [option, value] of options) {
+  for (const [option, value] of entrypoint === 'shim' ? [] : options) {
     if (option !== '--stop-signal') continue;
     add(value ?? '', '--stop-signal', [...path, 'command']);
     sources.push(`--stop-signal ${value ?? ''}`);
@@ -87,7 +87,8 @@ export function terminationSignals(
     }
   }
   if (rewrite) sources.push(`${SETTINGS.rewrite.env}=${rewrite.text}`);
-  return { signals, source: `deputy supervise (SIGTERM, SIGINT${sources.length ? `, ${sources.join(', ')}` : ''})` };
+  const name = entrypoint === 'shim' ? 'shim/supervise.sh' : 'deputy supervise';
+  return { signals, source: `${name} (SIGTERM, SIGINT${sources.length ? `, ${sources.join(', ')}` : ''})` };
 }
 
 /** lifecycle.stopSignal as written, and the signal it names when a process can catch it. */

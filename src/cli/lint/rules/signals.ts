@@ -62,7 +62,7 @@ export const stopSignalUnhandled: Rule = {
     const short = signal.slice(3);
     const fix =
       c.entrypoint === 'shim'
-        ? `run deputy supervise as the entrypoint with ${SETTINGS.stopSignals.env}=${short} (shim/supervise.sh treats only SIGTERM and SIGINT as termination), or remove lifecycle.stopSignal`
+        ? `set ${SETTINGS.stopSignals.env}=${short} (shim/supervise.sh reads it as deputy supervise does), or remove lifecycle.stopSignal`
         : c.entrypoint === 'command'
           ? `run the app under deputy supervise --stop-signal ${short} --, or remove lifecycle.stopSignal`
           : `set ${SETTINGS.stopSignals.env}=${short} (or deputy supervise --stop-signal ${short}), or remove lifecycle.stopSignal`;
