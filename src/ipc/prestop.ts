@@ -47,7 +47,7 @@ export interface PreStopMarker {
 }
 
 /** True when `pid` is a process rather than another process's thread (kill(tid, 0) succeeds too). */
-export function isProcess(pid: number): boolean {
+function isProcess(pid: number): boolean {
   try {
     return /^Tgid:\s*([0-9]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] === String(pid);
   } catch {
@@ -80,7 +80,7 @@ export function holdPreStopMarker(target: number, dir: string = ipcDir()): PreSt
 }
 
 /** The pid in a marker's file name `deputy-prestop.<pid>`, or undefined for any other name. */
-export function markerPid(name: string): number | undefined {
+function markerPid(name: string): number | undefined {
   if (!name.startsWith(PRESTOP_MARKER_PREFIX)) return undefined;
   const text = name.slice(PRESTOP_MARKER_PREFIX.length);
   const pid = Number(text);
@@ -140,22 +140,6 @@ export function runningPreStopHooks(dir: string = ipcDir(), notBefore = 0): PreS
   return hooks;
 }
 
-/**
- * Removes every marker in `dir`: run by the supervisor at start, when no hook can be running yet
- * (a hook needs a running container), so every marker there is left from an earlier run.
- */
-export function removeStaleMarkers(dir: string = ipcDir()): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const removed = names.filter((name) => markerPid(name) !== undefined && markerPid(name) !== process.pid);
-  for (const name of removed) removeMarker(join(dir, name));
-  return removed;
-}
-
 function removeMarker(path: string): void {
   try {
     unlinkSync(path);
@@ -170,6 +154,6 @@ export function releaseHook(hook: PreStopHook): void {
 }
 
 /** Alive and not a zombie (EPERM means it exists under another user: alive). */
-export function isRunning(pid: number): boolean {
+function isRunning(pid: number): boolean {
   return !processGone(pid);
 }

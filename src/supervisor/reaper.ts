@@ -26,7 +26,7 @@ import { DeputyError } from '../contract/errors.js';
 import { PidList, childrenOf, readProcStat, threadChildren } from '../contract/proc.js';
 
 /** How often reaping runs even without SIGCHLD (a safety net: signals can coalesce; a sweep is cheap). */
-export const SWEEP_INTERVAL_MS = 1000;
+const SWEEP_INTERVAL_MS = 1000;
 
 const WNOHANG = 1;
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -93,7 +93,7 @@ const NONE_REAPED: readonly number[] = Object.freeze([]);
  * Reaps zombie children except those in `spawned` (libuv waits for those). Returns the pids it
  * reaped.
  */
-export function reapOrphans(spawned: ReadonlySet<number>): readonly number[] {
+function reapOrphans(spawned: ReadonlySet<number>): readonly number[] {
   let reaped: number[] | undefined;
   threadChildren(ownChildren);
   for (let index = 0; index < ownChildren.length; index += 1) {

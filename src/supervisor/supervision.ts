@@ -13,24 +13,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeExecFailure } from './exec-failure.js';
 import { createLineLogger } from '../log/logger.js';
-import { ipcDir, readEntrypointPid } from '../contract/protocol.js';
+import { readEntrypointPid } from '../contract/protocol.js';
 import { SETTINGS } from '../contract/settings.js';
-import { processStartTime } from '../contract/proc.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
 import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus, parseRewrite, parseStopSignal, rewriteSignal, type SignalRewrites } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
-import type { PreStopHook } from '../ipc/prestop.js';
+import { PreStopHandshake, RELEASE_GRACE_MS } from './prestop-handshake.js';
 
 /** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
-export const EXIT_INTERRUPTED = 130;
+const EXIT_INTERRUPTED = 130;
 
 /** Polling period while waiting for leftover processes and preStop hooks. */
 const POLL_MS = 20;
 /** Bind the supervisor's socket (loading unix-dgram) this long after start, off the start-up path. */
 const WARM_UP_DELAY_MS = 50;
-/** The least time a released preStop hook gets to return before the supervisor exits. */
-const RELEASE_GRACE_MS = 1000;
 
 // Events that a sender outside the supervisor (signals, forks, markers) can repeat at will: their
 // records are rate-limited (src/log/limit.ts). Lifecycle records stay as they are.
@@ -38,7 +35,23 @@ const FORWARDED_SIGNAL: RepeatedEvent = { event: 'forwarded-signal', level: 'inf
 const TERMINATION_SIGNAL_REPEATED: RepeatedEvent = { event: 'termination-signal-repeated', level: 'info', what: 'signals ignored during termination' };
 const ORPHANS_REAPED: RepeatedEvent = { event: 'orphans-reaped', level: 'debug', what: '"orphans reaped" records', sum: 'count' };
 const LEFTOVERS_SIGNALLED: RepeatedEvent = { event: 'leftovers-signalled', level: 'info', what: '"sending them SIGTERM" records', sum: 'count' };
-const PRESTOP_HOOK_STARTED: RepeatedEvent = { event: 'prestop-hook-started', level: 'info', what: 'preStop hooks started' };
+
+/** A hard end: the timeout killed the child, or a second SIGINT did (exit 130). */
+type Forced = 'timeout' | 'interrupted';
+
+/**
+ * Where the supervision is. It only moves forward:
+ *   running ─(termination signal, socket terminate or preStop hook)─▶ terminating ─(child exits)─▶ child-exited ─▶ done
+ *   running ─(the child exits by itself)──────────────────────────────────────────▶ child-exited ─▶ done
+ * and to done at once when the command cannot start. `sinceMs` is when the timeout started; a
+ * preStop hook starts it without a signal (`signalled` false: the first signal still delivers
+ * terminate). `forced` stops all waiting; `hurry` (a SIGINT after the child exited) too.
+ */
+type Phase =
+  | { readonly name: 'running' }
+  | { readonly name: 'terminating'; readonly sinceMs: number; readonly timer: NodeJS.Timeout; readonly signalled: boolean; readonly forced?: Forced }
+  | { readonly name: 'child-exited'; readonly sinceMs: number | undefined; readonly forced?: Forced; readonly hurry: boolean }
+  | { readonly name: 'done'; readonly status: number };
 
 let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
 const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
@@ -68,22 +81,10 @@ class Supervision {
   readonly #spawned = new Set<number>();
   #childPid = 0;
   #startedAt = 0;
-  #terminatingSince: number | undefined;
-  #timeoutTimer: NodeJS.Timeout | undefined;
-  #timedOut = false;
-  /** Set by a second SIGINT: kill everything and exit with this. */
-  #forcedStatus: number | undefined;
-  /** Stop waiting for leftovers and preStop hooks (set by SIGINT). */
-  #hurry = false;
-  #childExited = false;
-  #settled = false;
+  #phase: Phase = { name: 'running' };
   #reaper: Reaper | undefined;
-  /** preStop hooks seen while running, by pid; dropped once gone. */
-  readonly #hooks = new Map<number, PreStopHook>();
-  /** Our start time (ticks since boot): a marker of a process started earlier is stale. */
-  #startTicks = 0;
-  /** A termination signal (or socket terminate) has been handled: later ones are repeats. */
-  #signalled = false;
+  /** The preStop handshake: hooks seen, waited for and released. */
+  readonly #hooks = new PreStopHandshake(this.#log, this.#limited);
   #resolve: (status: number) => void = () => {};
   #markDone: () => void = () => {};
   /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
@@ -102,6 +103,17 @@ class Supervision {
     this.#rewrite = Object.fromEntries(Object.entries(options.rewrite ?? {}).map(([from, to]) => parseRewrite(`${from}:${to}`, 'rewrite')));
   }
 
+  /** The child has exited (or never started): nothing is left to signal. */
+  get #childGone(): boolean {
+    return this.#phase.name === 'child-exited' || this.#phase.name === 'done';
+  }
+
+  /** Stop waiting for leftovers and preStop hooks. */
+  get #hurry(): boolean {
+    const phase = this.#phase;
+    return phase.name === 'done' || (phase.name === 'child-exited' && (phase.hurry || phase.forced !== undefined));
+  }
+
   run(): Promise<number> {
     return new Promise((resolve) => {
       this.#resolve = resolve;
@@ -118,7 +130,6 @@ class Supervision {
       for (const signal of FORWARDED_SIGNALS) if (!this.#terminationSignals.has(signal)) process.on(signal, this.#onForwardedSignal);
 
       this.#startedAt = Date.now();
-      this.#startTicks = processStartTime('self') ?? 0;
       let child: ChildProcess;
       try {
         child = spawn(this.#command, [...this.#args], { stdio: 'inherit', detached: true });
@@ -149,7 +160,7 @@ class Supervision {
       );
       setTimeout(() => {
         void this.#listenForTerminate();
-        void this.#watchPreStopHooks();
+        void this.#hooks.watch(() => this.#startClock(false), () => this.#phase.name === 'done');
       }, WARM_UP_DELAY_MS).unref();
     });
   }
@@ -167,14 +178,15 @@ class Supervision {
 
   readonly #onTerminationSignal = (signal: NodeJS.Signals): void => {
     // A repeat is logged (rate-limited) by beginTermination, as ignored or as a second SIGINT.
-    if (!this.#signalled && !this.#childExited) this.#log.info({ signal }, 'signal received');
+    const phase = this.#phase;
+    if (phase.name === 'running' || (phase.name === 'terminating' && !phase.signalled)) this.#log.info({ signal }, 'signal received');
     this.beginTermination(signal);
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
-    const sent = this.#childExited ? undefined : this.#signalChild(signal);
+    const sent = this.#childGone ? undefined : this.#signalChild(signal);
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    const changed = !this.#childExited && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
+    const changed = !this.#childGone && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
     this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
 
@@ -184,10 +196,12 @@ class Supervision {
    * left at once (its status stands); anything else while terminating is logged and ignored.
    */
   beginTermination(signal: NodeJS.Signals): void {
-    if (this.#childExited) {
+    const phase = this.#phase;
+    if (phase.name === 'done') return;
+    if (phase.name === 'child-exited') {
       if (signal === 'SIGINT' && !this.#hurry) {
         this.#log.warn({ signal }, 'SIGINT after the child exited; killing what it left now');
-        this.#hurry = true;
+        this.#phase = { ...phase, hurry: true };
         this.#killEverything();
         this.#wake?.();
         return;
@@ -195,27 +209,31 @@ class Supervision {
       this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
-    if (this.#signalled) {
-      if (signal === 'SIGINT' && this.#forcedStatus === undefined) {
+    if (phase.name === 'terminating' && phase.signalled) {
+      if (signal === 'SIGINT' && phase.forced !== 'interrupted') {
         this.#log.warn({ signal }, 'second SIGINT during termination; killing the child now');
-        this.#forcedStatus = EXIT_INTERRUPTED;
-        this.#hurry = true;
+        this.#phase = { ...phase, forced: 'interrupted' };
         this.#killEverything();
         return;
       }
       this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
       return;
     }
-    this.#signalled = true;
-    this.#startClock();
+    this.#startClock(true);
     void this.#deliver(signal);
   }
 
-  /** Starts the timeout unless a preStop hook already started it (a signal then does not restart it). */
-  #startClock(): void {
-    if (this.#terminatingSince !== undefined || this.#childExited) return;
-    this.#terminatingSince = Date.now();
-    this.#timeoutTimer = setTimeout(this.#onTimeout, this.#timeoutMs);
+  /**
+   * Enters `terminating` and starts the timeout — unless a preStop hook already started it: a
+   * signal then only marks it signalled, it does not restart the clock.
+   */
+  #startClock(signalled: boolean): void {
+    const phase = this.#phase;
+    if (phase.name === 'running') {
+      this.#phase = { name: 'terminating', sinceMs: Date.now(), timer: setTimeout(this.#onTimeout, this.#timeoutMs), signalled };
+    } else if (phase.name === 'terminating' && signalled && !phase.signalled) {
+      this.#phase = { ...phase, signalled };
+    }
   }
 
   async #deliver(signal: NodeJS.Signals): Promise<void> {
@@ -238,7 +256,7 @@ class Supervision {
         reason = (error as Error).message;
       }
     }
-    if (this.#childExited) return;
+    if (this.#childGone) return;
     const to = this.#processGroup ? -this.#childPid : this.#childPid;
     const rewritten = rewriteSignal(this.#rewrite, signal);
     if (rewritten === undefined) {
@@ -251,32 +269,40 @@ class Supervision {
   }
 
   readonly #onTimeout = (): void => {
-    if (this.#childExited) return;
-    this.#timedOut = true;
+    const phase = this.#phase;
+    if (phase.name !== 'terminating') return;
+    this.#phase = { ...phase, forced: phase.forced ?? 'timeout' };
     this.#log.error({ timeoutMs: this.#timeoutMs, childPid: this.#childPid }, 'timeout: killing the child process group');
     this.#killEverything();
   };
 
   readonly #onChildExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-    this.#childExited = true;
+    const phase = this.#phase;
+    if (phase.name === 'terminating') clearTimeout(phase.timer);
+    this.#phase = {
+      name: 'child-exited',
+      sinceMs: phase.name === 'terminating' ? phase.sinceMs : undefined,
+      forced: phase.name === 'terminating' ? phase.forced : undefined,
+      hurry: false,
+    };
     const status = exitStatus(code, signal);
     this.#log.info({ code, signal, status, durationMs: Date.now() - this.#startedAt }, 'child exited');
     void this.#finish(status);
   };
 
   async #finish(childStatus: number): Promise<void> {
-    if (this.#timeoutTimer) clearTimeout(this.#timeoutTimer);
-    if (!this.#timedOut && this.#forcedStatus === undefined) {
-      const deadline = (this.#terminatingSince ?? Date.now()) + this.#timeoutMs;
+    const { sinceMs, forced } = this.#phase as Extract<Phase, { name: 'child-exited' }>;
+    if (forced === undefined) {
+      const deadline = (sinceMs ?? Date.now()) + this.#timeoutMs;
       await this.#endLeftovers(deadline);
-      await this.#awaitPreStopHooks(deadline);
+      await this.#hooks.awaitHooks(deadline, () => this.#hurry, () => this.#pause());
     } else {
       this.#killEverything();
       // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off.
-      if (this.#forcedStatus === undefined) await this.#awaitPreStopHooks(Date.now() + RELEASE_GRACE_MS);
+      if (forced === 'timeout') await this.#hooks.awaitHooks(Date.now() + RELEASE_GRACE_MS, () => this.#hurry, () => this.#pause());
     }
     this.#reaper?.sweep();
-    this.#settle(this.#forcedStatus ?? (this.#timedOut ? this.#timeoutExitCode : childStatus));
+    this.#settle(forced === 'interrupted' ? EXIT_INTERRUPTED : forced === 'timeout' ? this.#timeoutExitCode : childStatus);
   }
 
   /** The main child has exited: SIGTERM the processes it left, SIGKILL those still there at `deadline`. */
@@ -306,86 +332,11 @@ class Supervision {
     }
   }
 
-  /**
-   * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Run once the
-   * child has exited, so every hook that could have made it exit has its marker in place (the
-   * ordering invariant in src/prestop.ts). Hooks aimed at the app: wait until their processes
-   * have exited (their markers are then stale and removed). Hooks aimed at the supervisor itself
-   * cannot outlive it: release them (they then return 0) and wait for them to exit. All within
-   * the timeout.
-   */
-  async #awaitPreStopHooks(deadline: number): Promise<void> {
-    const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
-    const refresh = (): void => {
-      for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
-    };
-    const running = (aimedAtUs: boolean): number[] => {
-      const pids: number[] = [];
-      for (const [pid, hook] of this.#hooks) {
-        if (!hookRunning(hook)) this.#hooks.delete(pid); // gone: its pid may be reused
-        else if ((hook.target === process.pid) === aimedAtUs) pids.push(pid);
-      }
-      return pids;
-    };
-
-    refresh();
-    let waiting = running(false);
-    if (waiting.length > 0) {
-      this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
-      while (waiting.length > 0 && !this.#hurry && Date.now() < deadline) {
-        await this.#pause();
-        refresh();
-        waiting = running(false);
-      }
-      if (waiting.length > 0) this.#log.warn({ pids: waiting }, 'preStop hook still running at the timeout; exiting anyway');
-      else this.#log.info('preStop hook returned');
-    }
-
-    const aimedAtUs = runningPreStopHooks(ipcDir(), this.#startTicks).filter((hook) => hook.target === process.pid);
-    if (aimedAtUs.length === 0) return;
-    for (const hook of aimedAtUs) releaseHook(hook);
-    this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
-    // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
-    const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
-    while (aimedAtUs.some(hookRunning) && !this.#hurry && Date.now() < hookDeadline) {
-      await this.#pause();
-    }
-  }
-
-  /**
-   * Notes every preStop hook that starts while the supervisor runs and starts the timeout: in the
-   * Kubernetes order the hook terminates the app before any SIGTERM reaches us, and an app that
-   * hangs must still be killed at our timeout, not by the kubelet's SIGKILL.
-   */
-  async #watchPreStopHooks(): Promise<void> {
-    const [{ watch }, { readMarker, runningPreStopHooks }] = await Promise.all([import('node:fs'), import('../ipc/prestop.js')]);
-    const dir = ipcDir();
-    const noteHook = (hook: PreStopHook): void => {
-      if (this.#hooks.has(hook.pid)) return;
-      this.#hooks.set(hook.pid, hook);
-      this.#limited.log(PRESTOP_HOOK_STARTED, { hookPid: hook.pid, target: hook.target }, 'preStop hook started; the timeout runs from now');
-      this.#startClock();
-    };
-    try {
-      const watcher = watch(dir, (_event, name) => {
-        if (typeof name !== 'string' || this.#settled) return;
-        const hook = readMarker(name, dir, this.#startTicks);
-        if (hook) noteHook(hook);
-      });
-      // Markers left from an earlier run are removed; a hook that started before the watch is noted.
-      for (const hook of runningPreStopHooks(dir, this.#startTicks)) noteHook(hook);
-      watcher.on('error', () => watcher.close());
-      watcher.unref();
-    } catch (error) {
-      this.#log.debug({ err: error }, 'cannot watch the IPC directory for preStop hooks');
-    }
-  }
-
   /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
   async #listenForTerminate(): Promise<void> {
     try {
       const { listenForTerminate } = await loadTerminator();
-      if (this.#settled) return;
+      if (this.#phase.name === 'done') return;
       listenForTerminate(
         () => {
           this.#log.info('terminate received on the supervisor socket');
@@ -417,7 +368,9 @@ class Supervision {
   }
 
   #remainingMs(): number {
-    return Math.max(0, (this.#terminatingSince ?? Date.now()) + this.#timeoutMs - Date.now());
+    const phase = this.#phase;
+    const sinceMs = phase.name === 'terminating' || phase.name === 'child-exited' ? (phase.sinceMs ?? Date.now()) : Date.now();
+    return Math.max(0, sinceMs + this.#timeoutMs - Date.now());
   }
 
   /** Sends the child (or its group) the rewrite of a received `signal`; returns what was sent. */
@@ -429,7 +382,7 @@ class Supervision {
 
   /** SIGKILL to the child's process group, the child, and every living descendant. */
   #killEverything(): void {
-    if (!this.#childExited) {
+    if (!this.#childGone) {
       this.#kill(-this.#childPid, 'SIGKILL');
       this.#kill(this.#childPid, 'SIGKILL');
     }
@@ -446,8 +399,10 @@ class Supervision {
   }
 
   #settle(status: number): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    const phase = this.#phase;
+    if (phase.name === 'done') return;
+    if (phase.name === 'terminating') clearTimeout(phase.timer);
+    this.#phase = { name: 'done', status };
     this.#reaper?.stop();
     this.#limited.flush(); // the counts before the last record
     this.#log.info({ status }, 'supervisor exiting');
