@@ -344,7 +344,7 @@ find_in_path() {
 # ---- the command must be startable: 127 not found, 126 not executable -----------------------
 # Judged before the fork: a failed exec in the child would print bash's own unstructured
 # message (and, for E2BIG, a second one saying "Success"). The checks cost nothing on the happy
-# path; the errno names and hints are deputy supervise's (src/exec-failure.ts).
+# path; the errno names and hints are deputy supervise's (src/supervisor/exec-failure.ts).
 
 # Returns 0 when execve would fail with ENAMETOOLONG: a path component over 255 bytes (NAME_MAX)
 # or a path of 4096 bytes or more (PATH_MAX counts the NUL).
@@ -488,7 +488,7 @@ process_start_ticks() {
 process_start_ticks $$
 readonly shim_start_ticks=${REPLY:-0}
 
-# The preStop protocol (src/prestop.ts states it in full). When PID 1 exits, the kernel SIGKILLs
+# The preStop protocol (src/ipc/prestop.ts states it in full). When PID 1 exits, the kernel SIGKILLs
 # every process left in the container, so a running preStop hook would be cut off. The ordering
 # invariant that makes one look after the child's exit enough:
 #   the hook writes its marker  <  it sends terminate  <  the app exits  <  this shim looks,

@@ -2,7 +2,7 @@
  * Test helpers: real child processes whose pino JSON logs on stderr are parsed as they arrive,
  * so tests wait for a log line instead of sleeping. Every child is killed by pid at teardown.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -175,4 +175,40 @@ export function runDeputy(args: readonly string[], env: NodeJS.ProcessEnv = {}, 
 /** Indices of the first records matching each message, for order assertions. */
 export function logIndex(logs: readonly LogRecord[], msg: string): number {
   return logs.findIndex((r) => typeof r.msg === 'string' && r.msg.includes(msg));
+}
+
+/** `unshare` flags for a real PID 1; --kill-child: killing unshare (by pid) ends the namespace. */
+export const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
+
+/** Why a command cannot run as a real PID 1 here (unshare --pid), or undefined when it can. */
+export function pid1Unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
+  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
+  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
+  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
+  return undefined;
+}
+
+/** Resolves once `line` is among the child's stdout lines; rejects after `timeoutMs` or at EOF. */
+export function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
+  if (child.stdout.includes(line)) return Promise.resolve();
+  const stream = child.process.stdout!;
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    // spawnChild's own listener, added first, has already split the chunk into child.stdout
+    const onData = (): void => {
+      if (child.stdout.includes(line)) finish();
+    };
+    const onClose = (): void => finish(child.stdout.includes(line) ? undefined : new Error(`stdout closed before line ${line}; got ${JSON.stringify(child.stdout)}`));
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for stdout line ${line}; got ${JSON.stringify(child.stdout)}`)), timeoutMs);
+    stream.on('data', onData);
+    stream.on('close', onClose);
+  });
 }

@@ -105,6 +105,7 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
     const name = equals > 0 ? arg.slice(0, equals) : arg;
     const inline = equals > 0 ? arg.slice(equals + 1) : undefined;
     if (name.startsWith('--no-') && byName.get(`--${name.slice(5)}`)?.value === undefined && byName.has(`--${name.slice(5)}`)) {
+      if (inline !== undefined) throw new UsageError(`option '${name}' takes no value`);
       options[name.slice(5)] = false;
       continue;
     }

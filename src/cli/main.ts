@@ -43,7 +43,8 @@ Durations are 500ms, 5s, 1m or a bare number of milliseconds. Docs: docs/ in the
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(await help());
+    // Asked for: stdout and 0. No command at all is a usage error: stderr and 2.
+    (first === undefined ? process.stderr : process.stdout).write(await help());
     return first === undefined ? EXIT_USAGE : 0;
   }
   if (first === '--version' || first === '-V') {

@@ -92,7 +92,7 @@ export function readEntrypointPid(dir: string = ipcDir()): number | undefined {
 /**
  * File name prefix of a preStop marker, `deputy-prestop.<pid>`: `deputy terminate` holds one while
  * it waits for its target, `<pid>` being its own pid and the content the target's pid and a
- * newline. The supervisor does not exit while a marker's process lives (see src/prestop.ts).
+ * newline. The supervisor does not exit while a marker's process lives (see src/ipc/prestop.ts).
  */
 export const PRESTOP_MARKER_PREFIX = 'deputy-prestop.';
 

@@ -38,9 +38,12 @@ export interface ProbeOptions {
   readonly verbose?: boolean;
 }
 
-/** Anything that can answer a probe (the Deputy). */
+/**
+ * Anything that can answer a probe (the Deputy, whose `probe()` always returns a promise). A
+ * source of your own may also answer synchronously.
+ */
 export interface ProbeSource {
-  probe(kind: ProbeKind, options?: ProbeOptions): Promise<ProbeResult>;
+  probe(kind: ProbeKind, options?: ProbeOptions): ProbeResult | Promise<ProbeResult>;
   /** Served at `/metrics` when present; without it `/metrics` is not handled. */
   readonly registry?: MetricsRegistry | undefined;
 }
@@ -140,7 +143,7 @@ export function answerProbeRequest(req: IncomingMessage, res: ServerResponse, so
   const verbose = wantsVerbose(req.url!) && authorized(req);
   let answer: Promise<ProbeResult>;
   try {
-    answer = source.probe(kind, { verbose });
+    answer = Promise.resolve(source.probe(kind, { verbose }));
   } catch (error) {
     answer = Promise.reject(error); // a ProbeSource that throws instead of rejecting
   }

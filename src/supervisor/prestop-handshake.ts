@@ -31,7 +31,7 @@ export class PreStopHandshake {
   /**
    * Kubernetes records FailedPreStopHook if PID 1 exits before the hook returns. Run once the
    * child has exited, so every hook that could have made it exit has its marker in place (the
-   * ordering invariant in src/prestop.ts). Hooks aimed at the app: wait until their processes
+   * ordering invariant in src/ipc/prestop.ts). Hooks aimed at the app: wait until their processes
    * have exited (their markers are then stale and removed). Hooks aimed at the supervisor itself
    * cannot outlive it: release them (they then return 0) and wait for them to exit. All within
    * the timeout.

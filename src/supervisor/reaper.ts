@@ -15,7 +15,7 @@
  *
  * SIGCHLD bursts (an orphan storm sends thousands a second) are coalesced into one sweep per event
  * loop turn (setImmediate): a zombie waits harmlessly until then. A sweep allocates nothing but
- * the list of pids it reaped (reused pid list, preallocated /proc buffer in src/proc.ts), so a
+ * the list of pids it reaped (reused pid list, preallocated /proc buffer in src/contract/proc.ts), so a
  * storm does not grow the supervisor's heap.
  *
  * The FFI (koffi) is loaded only when there is a child not spawned by libuv to wait for, or a

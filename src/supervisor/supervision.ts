@@ -8,7 +8,7 @@
  * 3. at the timeout SIGKILL the child's process group and exit with the timeout status;
  * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
  *    bounded by what is left of the timeout), then exit with the child's status.
- * Orphans are reaped all along (src/reaper.ts).
+ * Orphans are reaped all along (src/supervisor/reaper.ts; the preStop handshake is src/supervisor/prestop-handshake.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeExecFailure } from './exec-failure.js';

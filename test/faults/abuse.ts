@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Test } from 'tap';
 import { childrenOf } from '../../src/contract/proc.js';
-import { DEPUTY_BIN, killTree, spawnChild, type Child } from '../helpers.js';
+import { DEPUTY_BIN, UNSHARE, killTree, spawnChild, type Child } from '../helpers.js';
 
 /** How a watched child ended. */
 export interface Watched {
@@ -144,18 +144,6 @@ export async function exitWithin(child: Child, timeoutMs: number, since = Date.n
   return { status: outcome.status, afterMs };
 }
 
-/** `unshare` flags for a real PID 1; --kill-child: killing unshare (by pid) ends the namespace. */
-export const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
-
-/** Why the supervisor cannot run as a real PID 1 here, or undefined when it can. */
-export function pid1Unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
-  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
-  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
-  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
-  return undefined;
-}
 
 /** `deputy supervise` running as PID 1 of a new pid namespace. */
 export interface Pid1 extends Child {

@@ -11,21 +11,12 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEPUTY_BIN, FIXTURES, ROOT, killTree, spawnChild, tempIpcDir, type LogRecord } from '../helpers.js';
+import { DEPUTY_BIN, FIXTURES, ROOT, UNSHARE, killTree, pid1Unavailable, spawnChild, tempIpcDir, type LogRecord } from '../helpers.js';
 
-const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
 /** A failed exec is reported at once; this only bounds a hang. */
 const EXIT_DEADLINE_MS = 15_000;
 const KIB = 1024;
 
-function pid1Unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
-  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
-  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
-  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
-  return undefined;
-}
 const noPid1 = pid1Unavailable();
 if (noPid1 && process.env.CI === 'true') t.fail(`cannot run as PID 1: ${noPid1} (a skip is a failure when CI=true)`);
 

@@ -8,28 +8,6 @@ export function stderrBytes(child: Child): () => number {
   return () => bytes;
 }
 
-/** Resolves once `line` is among the child's stdout lines; rejects after `timeoutMs` or at EOF. */
-export function waitForStdout(child: Child, line: string, timeoutMs = 10_000): Promise<void> {
-  if (child.stdout.includes(line)) return Promise.resolve();
-  const stream = child.process.stdout!;
-  return new Promise((resolve, reject) => {
-    const finish = (error?: Error): void => {
-      clearTimeout(timer);
-      stream.off('data', onData);
-      stream.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    // spawnChild's own listener, added first, has already split the chunk into child.stdout
-    const onData = (): void => {
-      if (child.stdout.includes(line)) finish();
-    };
-    const onClose = (): void => finish(child.stdout.includes(line) ? undefined : new Error(`stdout closed before line ${line}; got ${JSON.stringify(child.stdout)}`));
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for stdout line ${line}; got ${JSON.stringify(child.stdout)}`)), timeoutMs);
-    stream.on('data', onData);
-    stream.on('close', onClose);
-  });
-}
 
 /** The rate limiter's summary records for `event`. */
 export const summariesOf = (logs: readonly LogRecord[], event: string): LogRecord[] =>

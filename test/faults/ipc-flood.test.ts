@@ -8,7 +8,8 @@ import { gracefulTerminate } from '../../src/ipc/terminator.js';
 import { isTerminateMessage, socketPath } from '../../src/contract/protocol.js';
 import { FIXTURES, spawnChild, spawnFixture, tempIpcDir, useIpcDir } from '../helpers.js';
 import { flood } from './dgram-flood.js';
-import { stderrBytes, suppressedCount, summariesOf, waitForStdout, withMsg } from './fault-helpers.js';
+import { stderrBytes, suppressedCount, summariesOf, withMsg } from './fault-helpers.js';
+import { waitForStdout } from '../helpers.js';
 
 /** Stderr lines allowed for a whole flood: a handful of samples, summaries and the lifecycle lines. */
 const MAX_LINES = 20;

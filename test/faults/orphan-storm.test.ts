@@ -9,9 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childrenOf, readProcStat } from '../../src/contract/proc.js';
 import { socketPath } from '../../src/contract/protocol.js';
-import { DEPUTY_BIN, FIXTURES, spawnChild, tempIpcDir, type Child } from '../helpers.js';
+import { DEPUTY_BIN, FIXTURES, UNSHARE, pid1Unavailable, spawnChild, tempIpcDir, type Child } from '../helpers.js';
 
-const UNSHARE = ['--pid', '--fork', '--mount-proc', '--kill-child'];
 /** Enough for the old sweep to grow ≈ 15 MB; the storm takes 2–10 s on a busy 2-core machine. */
 const ORPHANS = 600;
 /** RssAnon growth allowed over the storm: the FFI's first load (≈ 1 MB) plus heap noise. */
@@ -19,14 +18,6 @@ const ANON_GROWTH_LIMIT_MB = 5;
 const EXIT_STATUS = 9;
 const SAMPLE_MS = 20;
 
-function pid1Unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
-  const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
-  if (probe.error) return `unshare is not available (${probe.error.message}); install util-linux`;
-  if (probe.status !== 0) return `unshare ${UNSHARE.join(' ')} failed: ${probe.stderr.trim()}`;
-  return undefined;
-}
 const unavailable = pid1Unavailable();
 const skip = unavailable ? `cannot run the supervisor as PID 1: ${unavailable}` : false;
 if (unavailable && process.env.CI === 'true') t.fail(`${skip} (a skip is a failure when CI=true)`);

@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { DEPUTY_BIN, ROOT, spawnChild, tempIpcDir, type Child } from '../helpers.js';
-import { stderrBytes, suppressedCount, waitForStdout, withMsg } from './fault-helpers.js';
+import { stderrBytes, suppressedCount, withMsg } from './fault-helpers.js';
+import { waitForStdout } from '../helpers.js';
 
 const USR2_BURST = 2000;
 const TERM_BURST = 500;

@@ -6,7 +6,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { FIXTURES, descendantsOf } from '../helpers.js';
-import { exitWithin, pid1Unavailable, superviseAsPid1, waitUntil, type Pid1 } from './abuse.js';
+import { exitWithin, superviseAsPid1, waitUntil, type Pid1 } from './abuse.js';
+import { pid1Unavailable } from '../helpers.js';
 
 const NODE = process.execPath;
 const BURST_APP = join(import.meta.dirname, 'fixtures', 'burst-app.js');
