@@ -71,7 +71,7 @@ t.test(`a burst of ${BURST} SIGTERM, SIGINT and SIGHUP: the second SIGINT kills 
   t.equal(exitingCount(supervised), 1, 'the supervisor exits once');
   t.ok(afterMs < 3000, `exited ${afterMs} ms after the burst began`);
   const lines = supervisorLines(supervised);
-  t.ok(lines <= 20, `a bounded supervisor log (${lines} lines for ${sent} signals)`, { skip: 'known defect: signal-burst log flood (faults/ipc-flood)' });
+  t.ok(lines <= 20, `a bounded supervisor log (${lines} lines for ${sent} signals)`);
   t.comment(`${sent} signals: exit ${status} ${afterMs} ms after the burst began; ${lines} supervisor log lines`);
 });
 
