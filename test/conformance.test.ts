@@ -2,11 +2,10 @@
 // entrypoint as a real PID 1 (`unshare --pid --fork --mount-proc`), signals it by its host pid and
 // checks what the child saw and the exit status.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
-import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from './helpers.js';
+import { DEPUTY_BIN, FIXTURES, ROOT, pid1Unavailable, spawnChild, tempIpcDir, type Child } from './helpers.js';
 import { signalCases } from './conformance-signals.js';
 
 interface Entrypoint {
@@ -19,15 +18,8 @@ interface Entrypoint {
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGTERM: 15 } as const;
 
-function namespaceSkip(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid (run as root or in CI)';
-  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' });
-  if (probe.error) return `unshare is not installed (${probe.error.message}); install util-linux`;
-  if (probe.status !== 0) return `unshare --pid --fork --mount-proc fails here (status ${probe.status}); a container may need --privileged`;
-  return undefined;
-}
 
-const noNamespace = namespaceSkip();
+const noNamespace = pid1Unavailable();
 const entrypoints: Entrypoint[] = [
   { name: 'shim/supervise.sh', argv: [join(ROOT, 'shim', 'supervise.sh')], skip: noNamespace },
   {

@@ -4,11 +4,10 @@
 // A hook status of 0 therefore proves the entrypoint exited after it. One run rarely hits the
 // window, so each entrypoint runs the scenario RUNS times, a few at once, with both cores busy.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { DEPUTY_BIN, FIXTURES, ROOT, spawnChild, tempIpcDir, type Child } from '../helpers.js';
+import { DEPUTY_BIN, FIXTURES, ROOT, pid1Unavailable, spawnChild, tempIpcDir, type Child } from '../helpers.js';
 
 const RUNS = 50;
 /** Scenarios in flight at once: more load on top of the busy loops, and a shorter run. */
@@ -28,15 +27,8 @@ const node = process.execPath;
  */
 const PLAIN_NODE = { NODE_OPTIONS: '' };
 
-function namespaceSkip(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid (run as root or in CI)';
-  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' });
-  if (probe.error) return `unshare is not installed (${probe.error.message}); install util-linux`;
-  if (probe.status !== 0) return `unshare --pid --fork --mount-proc fails here (status ${probe.status}); a container may need --privileged`;
-  return undefined;
-}
 
-const skip = namespaceSkip();
+const skip = pid1Unavailable();
 const entrypoints = [
   { name: 'shim/supervise.sh', argv: [join(ROOT, 'shim', 'supervise.sh')] },
   { name: 'deputy supervise', argv: [node, DEPUTY_BIN, 'supervise', '--'] },
