@@ -1,12 +1,10 @@
 // The layout's rule, as a test: src/ is grouped by program, and a file's folder says what it may
-// import. The graph is read from the sources themselves (static imports, re-exports, dynamic
-// import() and createRequire(...)('pkg')), type-only imports included: a newcomer reads them too.
+// import (the graph: test/import-graph.ts).
 import t from 'tap';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from './helpers.js';
-
-type Graph = Map<string, { local: string[]; external: string[]; dynamic?: string[] }>;
+import { cycles, folderOf, reach, readGraph, type Graph } from './import-graph.js';
 
 /** What each folder of src/ may import: local folders, and packages beyond node:*. */
 export const RULES: Readonly<Record<string, { folders: readonly string[]; packages: readonly string[] }>> = {
@@ -32,37 +30,6 @@ const FAST_ENTRIES: ReadonlyArray<[string, boolean]> = [
 ];
 const HEAVY_PACKAGES = ['pino', 'commander', 'yaml', 'prom-client', 'execa'];
 
-const SPECIFIER = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|createRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
-
-/** The import graph of `src` (keys and local edges relative to it, `.ts`). */
-export function readGraph(src: string): Graph {
-  const graph: Graph = new Map();
-  for (const file of sourceFiles(src)) {
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, '');
-    const local: string[] = [];
-    const dynamic: string[] = [];
-    const external: string[] = [];
-    for (const match of text.matchAll(SPECIFIER)) {
-      const specifier = match[1] ?? match[2] ?? match[3]!;
-      const target = relative(src, resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
-      if (specifier.startsWith('.')) local.push(target);
-      if (specifier.startsWith('.') && match[2] !== undefined) dynamic.push(target);
-      if (!specifier.startsWith('.') && !specifier.startsWith('node:')) external.push(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
-    }
-    graph.set(relative(src, file), { local, external, dynamic });
-  }
-  return graph;
-}
-
-const folderOf = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
 
 /** Every broken rule, one line each. */
 export function layoutViolations(graph: Graph): string[] {
@@ -82,46 +49,6 @@ export function layoutViolations(graph: Graph): string[] {
   return problems;
 }
 
-/**
- * Files and packages reachable from `entry`, with the path that reaches each. With `staticOnly`,
- * dynamic import()s are not followed (the dispatcher loads one command, not all of them).
- */
-export function reach(graph: Graph, entry: string, staticOnly = false): Map<string, string[]> {
-  const paths = new Map<string, string[]>([[entry, [entry]]]);
-  const queue = [entry];
-  while (queue.length > 0) {
-    const file = queue.shift()!;
-    const node = graph.get(file);
-    if (!node) continue;
-    for (const name of node.external) if (!paths.has(name)) paths.set(name, [...paths.get(file)!, name]);
-    for (const target of node.local) {
-      if (paths.has(target) || (staticOnly && node.dynamic?.includes(target))) continue;
-      paths.set(target, [...paths.get(file)!, target]);
-      queue.push(target);
-    }
-  }
-  return paths;
-}
-
-/** Every import cycle, as the files around it. */
-export function cycles(graph: Graph): string[][] {
-  const found: string[][] = [];
-  const state = new Map<string, 'open' | 'done'>();
-  const stack: string[] = [];
-  const visit = (file: string): void => {
-    state.set(file, 'open');
-    stack.push(file);
-    for (const target of graph.get(file)?.local ?? []) {
-      if (state.get(target) === 'open') found.push([...stack.slice(stack.indexOf(target)), target]);
-      else if (!state.has(target)) visit(target);
-    }
-    stack.pop();
-    state.set(file, 'done');
-  };
-  for (const file of graph.keys()) if (!state.has(file)) visit(file);
-  return found;
-}
-
 const graph = readGraph(join(ROOT, 'src'));
 
 t.test('each folder of src/ imports only what its program may', async (t) => {
@@ -137,9 +64,9 @@ t.test('supervise, terminate and probe never reach the SDK, pino, commander, yam
       if (folderOf(target) === 'sdk' || HEAVY_PACKAGES.includes(target)) t.fail(`${entry} reaches ${target}: ${path.join(' → ')}`);
     }
   }
-  // bin/deputy.js is the way in: it loads the dispatcher and nothing else.
+  // bin/deputy.js is the way in: the dispatcher, or a command's start-up bundle (test/bundle.test.ts).
   const bin = readFileSync(join(ROOT, 'bin', 'deputy.js'), 'utf8');
-  t.same([...bin.matchAll(/import\(['"]([^'"]+)['"]\)|from ['"]([^'"]+)['"]/g)].map((match) => match[1] ?? match[2]), ['../dist/cli/main.js']);
+  t.same([...bin.matchAll(/import\(['"]([^'"]+)['"]\)|require\(['"]([^'"]+)['"]\)/g)].map((match) => match[1] ?? match[2]), ['node:fs', 'node:path', '../dist/cli/main.js']);
 });
 
 t.test('no import cycle', async (t) => {

@@ -20,10 +20,10 @@ const files = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Ar
 
 t.test('npm pack builds and ships what the package exports and runs', async (t) => {
   t.equal(packed.status, 0, packed.status === 0 ? 'npm pack exits 0' : packed.stderr);
-  for (const path of ['dist/index.js', 'dist/index.d.ts', 'dist/fastify.js', 'dist/cli/main.js', 'dist/supervisor/supervision.js', 'bin/deputy.js', 'shim/supervise.sh', 'shim/probe.sh', 'README.md']) {
+  for (const path of ['dist/index.js', 'dist/index.d.ts', 'dist/fastify.js', 'dist/cli/main.js', 'dist/supervisor/supervision.js', 'dist/bundle/supervise.cjs', 'dist/bundle/terminate.cjs', 'dist/bundle/probe.cjs', 'bin/deputy.js', 'bin/package.json', 'shim/supervise.sh', 'shim/probe.sh', 'README.md']) {
     t.ok(files.includes(path), `ships ${path}`);
   }
-  t.notOk(files.some((path) => path.startsWith('test/') || path.startsWith('src/') || path.endsWith('.map')), 'no tests, sources or source maps');
+  t.notOk(files.some((path) => path.startsWith('test/') || path.startsWith('src/') || path.endsWith('.map') || path.endsWith('.inputs.json')), 'no tests, sources, source maps or bundle manifests');
 });
 
 const app = join(work, 'app');

@@ -199,14 +199,14 @@ t.test('deputy probe asks $DEPUTY_HEALTH_CHECK_HOST by default; a wildcard means
 });
 
 t.test('the full CLI (main) runs probe with the same semantics', async (t) => {
-  // bin/deputy.js takes a fast path for probe; main() is what other callers of the CLI use.
+  // bin/deputy.js runs probe from its bundle (test/bundle.test.ts); main() is what other callers of the CLI use.
   const { main } = await import('../src/cli/main.js');
   const deadPort = String(await freePort());
-  t.equal(await main(['node', 'deputy', 'probe', '--ready', '--port', deadPort, '-q']), 2, 'unreachable → 2');
+  t.equal(await main(['probe', '--ready', '--port', deadPort, '-q']), 2, 'unreachable → 2');
   process.exitCode = undefined;
-  t.equal(await main(['node', 'deputy', 'probe', '--ready', '--live']), 2, 'conflicting targets → 2');
+  t.equal(await main(['probe', '--ready', '--live']), 2, 'conflicting targets → 2');
   process.exitCode = undefined;
-  t.equal(await main(['node', 'deputy', 'probe', 'ready', '--port', deadPort, '-q']), 2, 'positional kind → unreachable → 2');
+  t.equal(await main(['probe', 'ready', '--port', deadPort, '-q']), 2, 'positional kind → unreachable → 2');
   process.exitCode = undefined;
 });
 

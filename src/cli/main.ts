@@ -6,6 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { EXIT_USAGE, environmentHelp, runCommand, type CommandModule } from './command.js';
 
+/**
+ * The commands on a start-up budget. bin/deputy.js runs each from a one-file bundle,
+ * dist/bundle/<command>.js (scripts/bundle.mjs), and comes here only for the others.
+ */
+export const BUNDLED_COMMANDS = ['supervise', 'terminate', 'probe'] as const;
+
 /** Every command, in the order `deputy --help` lists them. */
 const COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
   supervise: async () => (await import('./supervise.js')).command,

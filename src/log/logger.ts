@@ -6,6 +6,7 @@
  * starts on every container start, and pino would cost it ≈ 12 ms and 5 MB (bench/supervisor).
  */
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { LOG_LEVELS, SETTINGS, type LogLevel } from '../contract/settings.js';
 import { prettyLine } from './pretty.js';
 
@@ -41,7 +42,9 @@ function serializeError(error: unknown): unknown {
 export function createLineLogger(component: string, level = process.env[SETTINGS.logLevel.env]): LineLogger {
   const chosen: LogLevel = level && isLevel(level) ? level : SETTINGS.logLevel.defaultValue;
   const threshold = LOG_LEVELS[chosen];
-  const pretty = process.stderr.isTTY === true;
+  // isatty(2), not process.stderr.isTTY: the getter builds a whole stream (a socket for a pipe) that
+  // writeSync never uses, at a cost to every start-up.
+  const pretty = isatty(2);
   const method = (label: Exclude<LogLevel, 'silent'>): LogMethod => {
     const value = LOG_LEVELS[label];
     return ((first: Fields | string, msg?: string) => {

@@ -5,6 +5,7 @@
  * PID 1. Once the child has exited it waits for every hook aimed at the app to exit, and
  * releases the hooks aimed at itself, so the kubelet never sees the container end under a hook.
  */
+import { watch } from 'node:fs';
 import { ipcDir } from '../contract/protocol.js';
 import { processStartTime } from '../contract/proc.js';
 import type { LineLogger } from '../log/logger.js';
@@ -80,7 +81,7 @@ export class PreStopHandshake {
    * hangs must still be killed at our timeout, not by the kubelet's SIGKILL.
    */
   async watch(onHookStarted: () => void, done: () => boolean): Promise<void> {
-    const [{ watch }, { readMarker, runningPreStopHooks }] = await Promise.all([import('node:fs'), import('../ipc/prestop.js')]);
+    const { readMarker, runningPreStopHooks } = await import('../ipc/prestop.js');
     const dir = ipcDir();
     const noteHook = (hook: PreStopHook): void => {
       if (this.#hooks.has(hook.pid)) return;

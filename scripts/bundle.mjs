@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Bundles each command on a start-up budget (`deputy supervise`, `terminate`, `probe`: every
+// container start, preStop hook and exec probe) into one CommonJS file, dist/bundle/<command>.cjs,
+// which bin/deputy.js (itself CommonJS) requires instead of going through src/cli/main.ts. Through
+// the ES module loader `deputy supervise` read 17 files, at about 1.5 ms each, and the loader itself
+// and the namespaces of the built-ins it imports cost more start-up time and resident memory
+// (docs/benchmarks.md has the figures). Runs after tsc (`npm run build`) and bundles its output,
+// so there is one compile; packages stay external (unix-dgram and koffi are native, and are
+// loaded only when needed). test/bundle.test.ts holds the bundles to the layout's rules and checks
+// that bin/deputy.js loads them and nothing else.
+import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dist = `${root}dist/`;
+const { BUNDLED_COMMANDS } = await import('../dist/cli/main.js');
+
+for (const name of BUNDLED_COMMANDS) {
+  const result = await build({
+    stdin: {
+      // What bin/deputy.js needs: the command and the runner src/cli/main.ts would hand it to.
+      contents: `export { command } from './cli/${name}.js';\nexport { runCommand } from './cli/command.js';\n`,
+      resolveDir: dist,
+      sourcefile: `<deputy ${name}>`,
+    },
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20.19',
+    packages: 'external',
+    outfile: `${dist}bundle/${name}.cjs`,
+    // The sources are ES modules: their createRequire(import.meta.url) needs this file's URL.
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // The files each bundle was made of, for the test that holds them to the layout's rules.
+  const inputs = Object.keys(result.metafile.inputs).filter((input) => input.endsWith('.js')).sort();
+  writeFileSync(`${dist}bundle/${name}.inputs.json`, `${JSON.stringify(inputs, null, 2)}\n`);
+}

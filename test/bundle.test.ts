@@ -1,0 +1,72 @@
+// The start-up bundles (scripts/bundle.mjs): `deputy supervise`, `terminate` and `probe` run from
+// one CommonJS file each. These tests hold the shipped files to the layout's rules (made of what
+// the command reaches in src/, never the SDK; requiring only Node's built-ins), and check that
+// bin/deputy.js runs them: two files loaded, no ES module loader, the same answers as main().
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BUNDLED_COMMANDS } from '../src/cli/main.js';
+import { ROOT, DEPUTY_BIN } from './helpers.js';
+import { reach, readGraph } from './import-graph.js';
+
+const graph = readGraph(join(ROOT, 'src'));
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+
+for (const name of BUNDLED_COMMANDS) {
+  const bundle = join(ROOT, 'dist', 'bundle', `${name}.cjs`);
+
+  t.test(`the ${name} bundle is made of what src/cli/${name}.ts reaches, and requires only built-ins`, async (t) => {
+    t.ok(existsSync(bundle), `${bundle} exists (npm run build makes it)`);
+    const inputs = (JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', `${name}.inputs.json`), 'utf8')) as string[]).map((input) =>
+      input.replace(/^dist\//, '').replace(/\.js$/, '.ts'),
+    );
+    const allowed = new Set([...reach(graph, `cli/${name}.ts`).keys(), 'cli/command.ts']);
+    t.same(inputs.filter((input) => !allowed.has(input)), [], 'nothing the command does not reach');
+    t.ok(inputs.includes(`cli/${name}.ts`) && inputs.includes('cli/command.ts'), 'the command and its runner');
+    t.same(inputs.filter((input) => input.startsWith('sdk/')), [], 'no SDK');
+
+    const text = readFileSync(bundle, 'utf8');
+    const required = [...text.matchAll(/\brequire\("([^"]+)"\)|\bimport\("([^"]+)"\)/g)].map((match) => match[1] ?? match[2]!);
+    t.same(required.filter((specifier) => !specifier.startsWith('node:')), [], 'require() and import() of node: built-ins only');
+    const packages = [...text.matchAll(/createRequire\([^)]*\)\("([^"]+)"\)|\.resolve\("([^"/]+)\//g)].map((match) => match[1] ?? match[2]!);
+    t.same(packages.filter((specifier) => !['koffi', 'unix-dgram'].includes(specifier)), [], 'packages: the native addons only, loaded when needed');
+  });
+
+  t.test(`bin/deputy.js runs ${name} from its bundle, without the ES module loader`, async (t) => {
+    const dir = t.testdir();
+    // Preloaded (CommonJS, so it loads no ES module machinery itself): what the process loaded.
+    const probe = join(dir, 'loaded.cjs');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({ files: Object.keys(require.cache), builtins: process.moduleLoadList })));\n`,
+    );
+    // `env -u`: the test runner puts its coverage hooks back into a child's NODE_OPTIONS.
+    const result = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, '--require', probe, DEPUTY_BIN, name, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(result.status, 0, result.stderr);
+    const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as { files: string[]; builtins: string[] };
+    t.same(loaded.files.filter((file) => file !== probe), [DEPUTY_BIN, bundle], 'bin/deputy.js and the bundle, nothing else');
+    t.notOk(loaded.builtins.includes('NativeModule internal/modules/esm/loader'), 'no ES module loader');
+
+    // The same help as the full CLI (dist/cli/main.js) gives.
+    const full = spawnSync(process.execPath, ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(pathToFileURL(MAIN).href)}); process.exitCode = await main(${JSON.stringify([name, '--help'])});`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    t.equal(full.status, 0, full.stderr);
+    t.equal(result.stdout, full.stdout, 'same help as main()');
+  });
+}
+
+t.test('without a bundle, bin/deputy.js falls back to the full CLI', async (t) => {
+  // lint has no bundle; neither has a command that does not exist.
+  const lint = spawnSync(process.execPath, [DEPUTY_BIN, 'lint', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(lint.status, 0, lint.stderr);
+  t.match(lint.stdout, /Usage: deputy lint/);
+  const unknown = spawnSync(process.execPath, [DEPUTY_BIN, 'nonsense'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(unknown.status, 2);
+  t.match(unknown.stderr, /unknown command 'nonsense'/);
+  const traversal = spawnSync(process.execPath, [DEPUTY_BIN, '../cli/main'], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(traversal.status, 2, 'a path is not a command');
+});
