@@ -23,7 +23,8 @@ export type * from './ipc/types.js';
 export type * from './supervisor/types.js';
 export { supervise } from './supervisor/supervision.js';
 export { installSuperviseShim, ShimExistsError, SHIM_SCRIPTS, type InstallShimOptions, type InstalledScript } from './cli/install-shim.js';
-export { NotReady, type Check, type CheckOptions, type CheckResult } from './sdk/checks.js';
+export { NotReady, type Check, type CheckResult } from './sdk/check-result.js';
+export type { CheckOptions } from './sdk/checks.js';
 export { HEALTH_TOKEN_ENV, type ProbeOptions, type ProbeSource } from './sdk/health.js';
 export { withProbes, expressProbes, koaProbes, type RequestListener, type KoaContextLike } from './sdk/middleware.js';
 export {

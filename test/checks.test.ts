@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import { Deputy, NotReady, withProbes, expressProbes, koaProbes } from '../src/index.js';
-import { formatDuration } from '../src/sdk/checks.js';
+import { formatDuration } from '../src/sdk/check-result.js';
 import { setEnv, spawnChild, spawnFixture } from './helpers.js';
 import { deferred, get, listen, serve } from './probe-http.js';
 

@@ -6,7 +6,7 @@
  * `body_mismatch`, `unexpected_reply`) and the dependency's own message.
  */
 import { connect, type Socket } from 'node:net';
-import { NotReady, type Check } from './checks.js';
+import { NotReady, type Check } from './check-result.js';
 import { httpGet, judgeAnswer } from '../contract/http-get.js';
 import { UsageError } from '../contract/errors.js';
 

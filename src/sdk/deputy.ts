@@ -6,7 +6,8 @@
  */
 import type { Server } from 'node:http';
 import { Drain, type DrainableServer } from './drain.js';
-import { CheckRegistry, type Check, type CheckOptions, type CheckResult } from './checks.js';
+import type { Check, CheckResult } from './check-result.js';
+import { CheckRegistry, type CheckOptions } from './checks.js';
 import { listenHealth, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';
 import { sdkLog } from '../log/logger.js';
 import { terminateRequestBeingServed } from '../ipc/terminate-request.js';

@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { MAX_TIMER_MS, checkNonNegativeInteger } from '../contract/duration.js';
 import { UsageError } from '../contract/errors.js';
-import { NotReady, type Check } from './checks.js';
+import { NotReady, type Check } from './check-result.js';
 
 /** Options of `eventLoopCheck`. */
 export interface EventLoopCheckOptions {

@@ -10,7 +10,8 @@
  */
 import { createRequire } from 'node:module';
 import { UsageError } from '../contract/errors.js';
-import type { CheckRegistry, CheckResult } from './checks.js';
+import type { CheckResult } from './check-result.js';
+import type { CheckRegistry } from './checks.js';
 import type { ConnectionStates } from './drain.js';
 import type { ProbeKind } from './health.js';
 import type { ShutdownObserver } from './shutdown-observer.js';
