@@ -1,7 +1,8 @@
 export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './ipc/terminator.js';
 export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './sdk/deputy.js';
 export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './sdk/deputy.js';
-export type { DrainableServer, DrainOutcome } from './sdk/drain.js';
+export type { DrainableServer } from './sdk/drain-connections.js';
+export type { DrainOutcome } from './sdk/drain-outcome.js';
 export { DeputyShutdown, type ShutdownCause, type DeputyPhase, type ShutdownPhase, type ShutdownRecord } from './sdk/shutdown-record.js';
 export type { TrackOptions, Work } from './sdk/tracked-work.js';
 export { eventLoopCheck, memoryCheck, type EventLoopCheckOptions, type MemoryCheckOptions } from './sdk/load-checks.js';

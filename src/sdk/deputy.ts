@@ -5,7 +5,8 @@
  * (shutdown.ts), and exits with a status that says how it went, after one final record.
  */
 import type { Server } from 'node:http';
-import { Drain, type DrainableServer } from './drain.js';
+import { Drain } from './drain.js';
+import type { DrainableServer } from './drain-connections.js';
 import type { Check, CheckResult } from './check-result.js';
 import { CheckRegistry, type CheckOptions } from './checks.js';
 import { listenHealth, type NotReadyReason, type ProbeKind, type ProbeOptions, type ProbeResult } from './health.js';

@@ -10,99 +10,18 @@
  * 3. `finish(deadline)` — stop listening, let in-flight requests complete, close idle keep-alive
  *    sockets only once the client was told they are stale, destroy what is left at the deadline.
  *
- * Why idle sockets are not closed at once: a keep-alive client may be writing a request on an
- * idle socket at the very moment the server closes it, and that request fails (reset / socket
- * hang up). Clients that honour the server's `Keep-Alive: timeout=N` hint (undici: N − 2 s;
- * node:http Agent since Node 20: N − 1 s) stop reusing a socket before it has been idle N s.
- * So an idle socket is closed only once it has been idle for the N its last response
- * advertised. To keep that wait short, attached HTTP/1 servers always advertise at most
- * `KEEP_ALIVE_HINT_MAX_MS` (5 s, Node's default) even when their `keepAliveTimeout` is longer
- * (Fastify: 72 s; 65 s behind load balancers): the server's own idle timeout is unchanged, so
- * proxies that ignore the hint are unaffected. The drain delay counts towards the wait: after a
- * delay of 5 s (the default in Kubernetes) every socket that went idle before shutdown is
- * closed at once.
+ * Idle sockets are not closed at once: why, and the Keep-Alive hint that keeps that wait short,
+ * are in keep-alive.ts. The connection records are drain-connections.ts, GOAWAY for HTTP/2
+ * sessions http2-goaway.ts, and the outcome and its log drain-outcome.ts.
  */
 import { Server as NetServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
 import { probeKindOf } from './health.js';
-import { sdkLog } from '../log/logger.js';
-
-/** The longest Keep-Alive timeout advertised to clients of an attached HTTP/1 server. */
-const KEEP_ALIVE_HINT_MAX_MS = 5000;
-
-/** Anything `deputy.attach()` accepts: node:http, node:https and node:http2 (plain or secure) servers. */
-export type DrainableServer = NetServer;
-
-/** One accepted TCP connection. */
-interface Connection {
-  /** The TCP socket; destroying it ends TLS and HTTP/2 on top of it too. */
-  readonly socket: Socket;
-  readonly server: Attached;
-  /** Requests (HTTP/1) or streams (HTTP/2) in flight. */
-  active: number;
-  /** When the last request finished, or when the socket connected (ms since epoch). */
-  lastActiveAt: number;
-  /** The Keep-Alive timeout the client was last told (ms): it may reuse the socket until then. */
-  advertisedMs: number;
-  /** Responses in flight whose headers may still be unsent (HTTP/1). */
-  readonly responses: Set<ServerResponse>;
-  session: Http2Session | undefined;
-  /** A response said `Connection: close`, or the session got GOAWAY: the client was told to go. */
-  toldToClose: boolean;
-  /** Taken over by an 'upgrade' (WebSocket…) or 'connect' handler: no longer HTTP, never idle. */
-  upgraded: boolean;
-  /** Its first request (or stream, or upgrade) has been seen. */
-  requested: boolean;
-  idleTimer: NodeJS.Timeout | undefined;
-}
-
-interface Attached {
-  readonly server: DrainableServer;
-  readonly connections: Map<Socket, Connection>;
-  listening: boolean;
-}
-
-/** What the drain did, for the logs. */
-export interface DrainOutcome {
-  readonly outcome: 'drained' | 'deadline';
-  readonly durationMs: number;
-  /** Requests or streams in flight when listening stopped. */
-  readonly inFlight: number;
-  /** Connections open when listening stopped. */
-  readonly connections: number;
-  /** Keep-alive sockets that ended idle, never told to close: after their advertised timeout. */
-  readonly closedIdle: number;
-  /** Connections that ended after `Connection: close` or GOAWAY. */
-  readonly closedGracefully: number;
-  /** Connections destroyed at the deadline. */
-  readonly destroyed: number;
-  /** Requests or streams cut at the deadline. */
-  readonly requestsCut: number;
-  /** Upgraded connections (WebSocket, CONNECT) open when listening stopped. */
-  readonly upgraded: number;
-  /** Upgraded connections that ended during the drain (closed by the app or the client). */
-  readonly upgradedClosed: number;
-  /** Upgraded connections destroyed at the deadline (included in `destroyed`). */
-  readonly upgradedCut: number;
-}
-
-/** The attached servers' connections right now. */
-export interface ConnectionStates {
-  /** Requests (HTTP/1) and streams (HTTP/2) in flight. */
-  readonly inFlight: number;
-  /** Connections with a request or stream in flight (upgraded ones aside). */
-  readonly active: number;
-  /** Open connections with nothing in flight: keep-alive between requests, or not yet used. */
-  readonly idle: number;
-  /** Upgraded connections (WebSocket, CONNECT). */
-  readonly upgraded: number;
-}
-
-/** The TCP socket under a TLS socket (TLSSocket keeps it as `_parent`), or the socket itself. */
-function tcpSocketOf(socket: Socket): Socket {
-  return ((socket as Socket & { _parent?: Socket | null })._parent ?? socket) as Socket;
-}
+import { countByState, countConnections, countInFlight, countUpgraded, openConnection, tcpSocketOf, type Attached, type Connection, type ConnectionStates, type DrainableServer } from './drain-connections.js';
+import { advertisedTimeoutMs, capKeepAliveHint, hintFor, scheduleIdleClose } from './keep-alive.js';
+import { goawayWhenUsed, sendGoaway } from './http2-goaway.js';
+import type { DrainOutcome } from './drain-outcome.js';
 
 function isHttp2Request(req: IncomingMessage): boolean {
   return req.httpVersionMajor >= 2;
@@ -138,21 +57,17 @@ export class Drain {
 
   /** Connections currently open on the attached servers. */
   get connectionCount(): number {
-    return this.#servers.reduce((sum, s) => sum + s.connections.size, 0);
+    return countConnections(this.#servers);
   }
 
   /** Upgraded connections (WebSocket, CONNECT) currently open. */
   get upgradedCount(): number {
-    let sum = 0;
-    for (const s of this.#servers) for (const c of s.connections.values()) if (c.upgraded) sum += 1;
-    return sum;
+    return countUpgraded(this.#servers);
   }
 
   /** Requests (HTTP/1) and streams (HTTP/2) currently in flight. */
   get inFlight(): number {
-    let sum = 0;
-    for (const s of this.#servers) for (const c of s.connections.values()) sum += c.active;
-    return sum;
+    return countInFlight(this.#servers);
   }
 
   /** Requests and streams cut at the drain deadline so far (for metrics: known as they are cut). */
@@ -162,16 +77,7 @@ export class Drain {
 
   /** Requests in flight and connections by state, counted in one pass (for metrics). */
   connectionStates(): ConnectionStates {
-    const states = { inFlight: 0, active: 0, idle: 0, upgraded: 0 };
-    for (const s of this.#servers) {
-      for (const c of s.connections.values()) {
-        states.inFlight += c.active;
-        if (c.upgraded) states.upgraded += 1;
-        else if (c.active > 0) states.active += 1;
-        else states.idle += 1;
-      }
-    }
-    return states;
+    return countByState(this.#servers);
   }
 
   attach(server: DrainableServer): void {
@@ -204,21 +110,7 @@ export class Drain {
   }
 
   #onConnection(attached: Attached, socket: Socket): void {
-    const now = Date.now();
-    const connection: Connection = {
-      socket,
-      server: attached,
-      active: 0,
-      lastActiveAt: now,
-      advertisedMs: hintFor(attached.server),
-      responses: new Set(),
-      session: undefined,
-      toldToClose: false,
-      upgraded: false,
-      requested: false,
-      idleTimer: undefined,
-    };
-    attached.connections.set(socket, connection);
+    const connection = openConnection(attached, socket, hintFor(attached.server));
     this.#accepting = connection;
     socket.once('close', () => {
       clearTimeout(connection.idleTimer);
@@ -230,7 +122,7 @@ export class Drain {
       }
       this.#changed?.();
     });
-    if (this.#finishing) this.#scheduleIdleClose(connection);
+    if (this.#finishing) scheduleIdleClose(connection);
   }
 
   #onRequest(attached: Attached, req: IncomingMessage, res: ServerResponse): void {
@@ -246,18 +138,13 @@ export class Drain {
       res.shouldKeepAlive = false;
       connection.toldToClose = true;
     }
-    // Node writes `Keep-Alive: timeout=floor(_keepAliveTimeout / 1000)`; the server assigned it
-    // before emitting 'request'. Cap what is advertised (0 means none: advertise the cap).
-    const internal = res as ServerResponse & { _keepAliveTimeout?: unknown; _header?: unknown };
-    if (typeof internal._keepAliveTimeout === 'number' && (internal._keepAliveTimeout === 0 || internal._keepAliveTimeout > KEEP_ALIVE_HINT_MAX_MS)) {
-      internal._keepAliveTimeout = KEEP_ALIVE_HINT_MAX_MS;
-    }
+    capKeepAliveHint(res);
     res.once('close', () => {
-      connection.advertisedMs = advertisedTimeoutMs(internal._header);
+      connection.advertisedMs = advertisedTimeoutMs(res);
       connection.active -= 1;
       connection.lastActiveAt = Date.now();
       connection.responses.delete(res);
-      if (this.#finishing) this.#scheduleIdleClose(connection);
+      if (this.#finishing) scheduleIdleClose(connection);
       this.#changed?.();
     });
   }
@@ -284,7 +171,7 @@ export class Drain {
         this.#changed?.();
       });
     });
-    if (this.#draining) this.#goawayWhenUsed(connection, session);
+    if (this.#draining) goawayWhenUsed(connection, session);
   }
 
   /** A connection is new traffic at its first request, unless that request is a probe. */
@@ -292,22 +179,6 @@ export class Drain {
     if (connection.requested) return;
     connection.requested = true;
     if (probeKindOf(url) === undefined) this.#lastConnectionAt = Date.now();
-  }
-
-  /**
-   * A session that arrives while draining is allowed its first stream(s) — the client sent them
-   * with its preface — and gets GOAWAY right after; one that sends nothing gets it after the
-   * keep-alive timeout.
-   */
-  #goawayWhenUsed(connection: Connection, session: Http2Session): void {
-    const close = (): void => {
-      clearTimeout(timer);
-      if (!session.closed && !session.destroyed) session.close();
-      connection.toldToClose = true;
-    };
-    session.once('stream', () => setImmediate(close));
-    const timer = setTimeout(close, KEEP_ALIVE_HINT_MAX_MS);
-    timer.unref();
   }
 
   /**
@@ -341,12 +212,7 @@ export class Drain {
         res.shouldKeepAlive = false;
         connection.toldToClose = true;
       }
-      const session = connection.session;
-      // close() sends GOAWAY and lets the open streams finish before the session ends.
-      if (session && !session.closed && !session.destroyed) {
-        session.close();
-        connection.toldToClose = true;
-      }
+      sendGoaway(connection);
     }
   }
 
@@ -369,7 +235,7 @@ export class Drain {
         if (attached.server.listening) NetServer.prototype.close.call(attached.server);
       }
       for (const connection of attached.connections.values()) {
-        this.#scheduleIdleClose(connection);
+        scheduleIdleClose(connection);
       }
     }
     const closedIdleBefore = this.#closedIdle;
@@ -416,57 +282,5 @@ export class Drain {
       upgradedClosed: this.#upgradedClosed - upgradedClosedBefore,
       upgradedCut,
     };
-  }
-
-  /**
-   * Closes an HTTP/1 connection with no request in flight once it has been idle for the
-   * Keep-Alive timeout it was last told — never earlier, so a client that honours the hint is
-   * never cut while sending. HTTP/2 connections end through GOAWAY instead; upgraded ones when
-   * the app closes them, else at the deadline.
-   */
-  #scheduleIdleClose(connection: Connection): void {
-    clearTimeout(connection.idleTimer);
-    if (connection.active > 0 || connection.session || connection.upgraded || connection.socket.destroyed) return;
-    const waitMs = connection.lastActiveAt + connection.advertisedMs - Date.now();
-    const close = (): void => {
-      if (connection.active === 0) connection.socket.destroy();
-    };
-    if (waitMs <= 0) close();
-    else {
-      connection.idleTimer = setTimeout(close, waitMs);
-      connection.idleTimer.unref();
-    }
-  }
-}
-
-/**
- * What an attached server advertises: its keepAliveTimeout, at most the cap. Also the idle time
- * allowed to a connection that has not sent a request yet (slow or silent clients).
- */
-function hintFor(server: DrainableServer): number {
-  const keepAliveMs = (server as DrainableServer & { keepAliveTimeout?: unknown }).keepAliveTimeout;
-  return typeof keepAliveMs === 'number' && keepAliveMs > 0 ? Math.min(keepAliveMs, KEEP_ALIVE_HINT_MAX_MS) : KEEP_ALIVE_HINT_MAX_MS;
-}
-
-/**
- * The Keep-Alive timeout a response head advertised, in ms. A head without one (an app that set
- * its own header without a timeout, or a Node that writes none) counts as the cap.
- */
-function advertisedTimeoutMs(head: unknown): number {
-  const match = typeof head === 'string' ? /\r\nkeep-alive:[^\r]*\btimeout=(\d+)/i.exec(head) : null;
-  return match ? Number(match[1]) * 1000 : KEEP_ALIVE_HINT_MAX_MS;
-}
-
-/** Logs one drain outcome at the right level. */
-export function logDrainOutcome(outcome: DrainOutcome): void {
-  const log = sdkLog();
-  if (outcome.outcome === 'deadline') {
-    const upgraded = outcome.upgradedCut > 0 ? `, ${outcome.upgradedCut} upgraded (WebSocket/CONNECT) connections` : '';
-    log.warn(
-      { phase: 'drain', ...outcome },
-      `drain deadline reached: destroyed ${outcome.destroyed} connections (${outcome.requestsCut} requests cut${upgraded}); to let them finish, raise DEPUTY_GRACE_PERIOD together with the pod's terminationGracePeriodSeconds, or make long requests shorter (and close upgraded connections at shutdown)`,
-    );
-  } else {
-    log.info({ phase: 'drain', ...outcome }, 'drain complete');
   }
 }

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../contract/errors.js';
 import type { CheckResult } from './check-result.js';
 import type { CheckRegistry } from './checks.js';
-import type { ConnectionStates } from './drain.js';
+import type { ConnectionStates } from './drain-connections.js';
 import type { ProbeKind } from './health.js';
 import type { ShutdownObserver } from './shutdown-observer.js';
 import type { ShutdownPhase, ShutdownRecord } from './shutdown-record.js';

@@ -14,7 +14,8 @@
  */
 import { sdkLog } from '../log/logger.js';
 import { SETTINGS } from '../contract/settings.js';
-import { logDrainOutcome, type Drain, type DrainOutcome } from './drain.js';
+import type { Drain } from './drain.js';
+import { logDrainOutcome, type DrainOutcome } from './drain-outcome.js';
 import { handlersTimeoutMs, shutdownBudget, type ShutdownBudget } from './shutdown-budget.js';
 import type { DelayReason, DeputyShutdown, DrainPhaseOutcome, HandlersOutcome, ShutdownPhase, ShutdownRecord } from './shutdown-record.js';
 import type { TrackedWork } from './tracked-work.js';

@@ -9,32 +9,33 @@
  * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/supervisor/reaper.ts; the preStop handshake is src/supervisor/prestop-handshake.ts).
+ * This file is that sequence; how the child is signalled is child-signals.ts, the terminate
+ * socket (sent and received) terminate-socket.ts, the end of what the child left leftovers.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeExecFailure } from './exec-failure.js';
 import { createLineLogger } from '../log/logger.js';
-import { readEntrypointPid } from '../contract/protocol.js';
 import { SETTINGS } from '../contract/settings.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
-import { Reaper, becomeSubreaper, livingDescendants } from './reaper.js';
-import { FORWARDED_SIGNALS, TERMINATION_SIGNALS, exitStatus, parseRewrite, parseStopSignal, rewriteSignal, type SignalRewrites } from '../contract/signals.js';
+import { Reaper, becomeSubreaper } from './reaper.js';
+import { FORWARDED_SIGNALS, exitStatus } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
 import { PreStopHandshake, RELEASE_GRACE_MS } from './prestop-handshake.js';
+import { ChildSignals, killEverything } from './child-signals.js';
+import { Poll, endLeftovers } from './leftovers.js';
+import { listenOnSupervisorSocket, sendTerminate } from './terminate-socket.js';
 
 /** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
 
-/** Polling period while waiting for leftover processes and preStop hooks. */
-const POLL_MS = 20;
 /** Bind the supervisor's socket (loading unix-dgram) this long after start, off the start-up path. */
 const WARM_UP_DELAY_MS = 50;
 
-// Events that a sender outside the supervisor (signals, forks, markers) can repeat at will: their
-// records are rate-limited (src/log/limit.ts). Lifecycle records stay as they are.
+// Events that a sender outside the supervisor (signals, forks) can repeat at will: their records
+// are rate-limited (src/log/limit.ts). Lifecycle records stay as they are.
 const FORWARDED_SIGNAL: RepeatedEvent = { event: 'forwarded-signal', level: 'info', what: 'forwarded signals' };
 const TERMINATION_SIGNAL_REPEATED: RepeatedEvent = { event: 'termination-signal-repeated', level: 'info', what: 'signals ignored during termination' };
 const ORPHANS_REAPED: RepeatedEvent = { event: 'orphans-reaped', level: 'debug', what: '"orphans reaped" records', sum: 'count' };
-const LEFTOVERS_SIGNALLED: RepeatedEvent = { event: 'leftovers-signalled', level: 'info', what: '"sending them SIGTERM" records', sum: 'count' };
 
 /** A hard end: the timeout killed the child, or a second SIGINT did (exit 130). */
 type Forced = 'timeout' | 'interrupted';
@@ -53,9 +54,6 @@ type Phase =
   | { readonly name: 'child-exited'; readonly sinceMs: number | undefined; readonly forced?: Forced; readonly hurry: boolean }
   | { readonly name: 'done'; readonly status: number };
 
-let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
-const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
-
 /** Runs the command under supervision; resolves with the status the supervisor should exit with (rejects with a UsageError for a bad signal option). */
 export function supervise(options: SuperviseOptions): Promise<number> {
   try {
@@ -70,11 +68,9 @@ class Supervision {
   readonly #args: readonly string[];
   readonly #timeoutMs: number;
   readonly #timeoutExitCode: number;
-  readonly #processGroup: boolean;
   readonly #subreaper: boolean;
-  /** Signals that start termination: SIGTERM, SIGINT and the stop signals. */
-  readonly #terminationSignals: ReadonlySet<NodeJS.Signals>;
-  readonly #rewrite: SignalRewrites;
+  /** Which signals start termination, and how one reaches the child. */
+  readonly #signals: ChildSignals;
   readonly #log = createLineLogger('supervisor');
   readonly #limited = new LogLimiter(this.#log);
   /** Children libuv waits for; the reaper leaves them alone. */
@@ -85,6 +81,8 @@ class Supervision {
   #reaper: Reaper | undefined;
   /** The preStop handshake: hooks seen, waited for and released. */
   readonly #hooks = new PreStopHandshake(this.#log, this.#limited);
+  /** The polls after the child exited; a SIGINT then wakes them. */
+  readonly #poll = new Poll();
   #resolve: (status: number) => void = () => {};
   #markDone: () => void = () => {};
   /** Resolves when the supervision ends (keeps the supervisor's socket callback 'running'). */
@@ -95,12 +93,8 @@ class Supervision {
     this.#args = options.args ?? [];
     this.#timeoutMs = options.timeoutMs ?? SETTINGS.timeout.defaultValue;
     this.#timeoutExitCode = options.timeoutExitCode ?? SETTINGS.timeoutExitCode.defaultValue;
-    this.#processGroup = options.processGroup ?? false;
     this.#subreaper = options.subreaper ?? false;
-    // Checked again here for programmatic callers: a listener for SIGKILL throws, one for SIGCHLD breaks reaping.
-    const stopSignals = (options.stopSignals ?? []).map((signal) => parseStopSignal(signal, 'stopSignals'));
-    this.#terminationSignals = new Set([...TERMINATION_SIGNALS, ...stopSignals]);
-    this.#rewrite = Object.fromEntries(Object.entries(options.rewrite ?? {}).map(([from, to]) => parseRewrite(`${from}:${to}`, 'rewrite')));
+    this.#signals = new ChildSignals(options);
   }
 
   /** The child has exited (or never started): nothing is left to signal. */
@@ -126,8 +120,8 @@ class Supervision {
         }
       }
       // Listeners first: as PID 1 a signal without one is silently dropped.
-      for (const signal of this.#terminationSignals) process.on(signal, this.#onTerminationSignal);
-      for (const signal of FORWARDED_SIGNALS) if (!this.#terminationSignals.has(signal)) process.on(signal, this.#onForwardedSignal);
+      for (const signal of this.#signals.terminationSignals) process.on(signal, this.#onTerminationSignal);
+      for (const signal of FORWARDED_SIGNALS) if (!this.#signals.terminationSignals.has(signal)) process.on(signal, this.#onForwardedSignal);
 
       this.#startedAt = Date.now();
       let child: ChildProcess;
@@ -152,14 +146,15 @@ class Supervision {
         );
         this.#reaper.start();
       }
-      const stopSignals = [...this.#terminationSignals].filter((signal) => !TERMINATION_SIGNALS.includes(signal));
-      const rewrite = Object.keys(this.#rewrite).length > 0 ? this.#rewrite : undefined;
       this.#log.info(
-        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs, stopSignals: stopSignals.length > 0 ? stopSignals : undefined, rewrite },
+        { command: [this.#command, ...this.#args], childPid: child.pid, pid1, reaping, timeoutMs: this.#timeoutMs, ...this.#signals.startFields() },
         'supervisor started',
       );
       setTimeout(() => {
-        void this.#listenForTerminate();
+        void listenOnSupervisorSocket(this.#log, () => this.#phase.name === 'done', () => {
+          this.beginTermination('SIGTERM');
+          return this.#done;
+        });
         void this.#hooks.watch(() => this.#startClock(false), () => this.#phase.name === 'done');
       }, WARM_UP_DELAY_MS).unref();
     });
@@ -184,8 +179,8 @@ class Supervision {
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
-    const sent = this.#childGone ? undefined : this.#signalChild(signal);
-    const to = this.#processGroup ? -this.#childPid : this.#childPid;
+    const sent = this.#childGone ? undefined : this.#signals.send(this.#childPid, signal);
+    const to = this.#signals.targetOf(this.#childPid);
     const changed = !this.#childGone && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
     this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
@@ -203,7 +198,7 @@ class Supervision {
         this.#log.warn({ signal }, 'SIGINT after the child exited; killing what it left now');
         this.#phase = { ...phase, hurry: true };
         this.#killEverything();
-        this.#wake?.();
+        this.#poll.wake();
         return;
       }
       this.#limited.log(TERMINATION_SIGNAL_REPEATED, { signal }, 'termination already under way; signal ignored');
@@ -236,36 +231,11 @@ class Supervision {
     }
   }
 
+  /** `terminate` to the entrypoint named by the pid file, else the rewrite of `signal` to the child. */
   async #deliver(signal: NodeJS.Signals): Promise<void> {
-    let target: number | undefined;
-    let reason: string;
-    try {
-      target = readEntrypointPid();
-      reason = 'no entrypoint pid file';
-    } catch (error) {
-      reason = (error as Error).message;
-    }
-    if (target === process.pid) reason = 'the entrypoint pid file names the supervisor itself';
-    else if (target !== undefined) {
-      try {
-        const { gracefulTerminate } = await loadTerminator();
-        await gracefulTerminate(target, { wait: false, timeoutMs: this.#remainingMs() });
-        this.#log.info({ via: 'socket', target }, 'terminate sent');
-        return;
-      } catch (error) {
-        reason = (error as Error).message;
-      }
-    }
-    if (this.#childGone) return;
-    const to = this.#processGroup ? -this.#childPid : this.#childPid;
-    const rewritten = rewriteSignal(this.#rewrite, signal);
-    if (rewritten === undefined) {
-      this.#log.warn({ reason, signal }, `cannot send terminate, and the rewrite drops ${signal}: nothing is sent; the child is killed at the timeout unless it exits`);
-      return;
-    }
-    this.#log.warn({ reason }, `cannot send terminate; sending ${rewritten} to the child instead`);
-    this.#signalChild(signal);
-    this.#log.info({ via: 'signal', signal: rewritten, received: rewritten !== signal ? signal : undefined, target: to }, 'terminate sent');
+    const reason = await sendTerminate(() => this.#remainingMs(), this.#log);
+    if (reason === undefined || this.#childGone) return;
+    this.#signals.sendInstead(this.#childPid, signal, reason, this.#log);
   }
 
   readonly #onTimeout = (): void => {
@@ -294,77 +264,15 @@ class Supervision {
     const { sinceMs, forced } = this.#phase as Extract<Phase, { name: 'child-exited' }>;
     if (forced === undefined) {
       const deadline = (sinceMs ?? Date.now()) + this.#timeoutMs;
-      await this.#endLeftovers(deadline);
-      await this.#hooks.awaitHooks(deadline, () => this.#hurry, () => this.#pause());
+      await endLeftovers(deadline, { log: this.#log, limited: this.#limited, reaper: this.#reaper, hurry: () => this.#hurry, poll: this.#poll });
+      await this.#hooks.awaitHooks(deadline, () => this.#hurry, () => this.#poll.pause());
     } else {
       this.#killEverything();
       // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off.
-      if (forced === 'timeout') await this.#hooks.awaitHooks(Date.now() + RELEASE_GRACE_MS, () => this.#hurry, () => this.#pause());
+      if (forced === 'timeout') await this.#hooks.awaitHooks(Date.now() + RELEASE_GRACE_MS, () => this.#hurry, () => this.#poll.pause());
     }
     this.#reaper?.sweep();
     this.#settle(forced === 'interrupted' ? EXIT_INTERRUPTED : forced === 'timeout' ? this.#timeoutExitCode : childStatus);
-  }
-
-  /** The main child has exited: SIGTERM the processes it left, SIGKILL those still there at `deadline`. */
-  async #endLeftovers(deadline: number): Promise<void> {
-    const signalled = new Set<number>();
-    for (;;) {
-      this.#reaper?.sweep();
-      const living = livingDescendants();
-      if (living.length === 0) {
-        if (signalled.size > 0) this.#log.info({ count: signalled.size }, 'leftover processes ended');
-        return;
-      }
-      if (this.#hurry || Date.now() >= deadline) {
-        this.#log.warn({ pids: living }, 'leftover processes still running at the timeout; killing them');
-        for (const pid of living) this.#kill(pid, 'SIGKILL');
-        return;
-      }
-      const fresh = living.filter((pid) => !signalled.has(pid));
-      if (fresh.length > 0) {
-        this.#limited.log(LEFTOVERS_SIGNALLED, { pids: fresh, count: fresh.length }, 'the child exited and left processes running; sending them SIGTERM');
-        for (const pid of fresh) {
-          signalled.add(pid);
-          this.#kill(pid, 'SIGTERM');
-        }
-      }
-      await this.#pause();
-    }
-  }
-
-  /** Binds the supervisor's own terminator socket: a `terminate` there starts the same sequence. */
-  async #listenForTerminate(): Promise<void> {
-    try {
-      const { listenForTerminate } = await loadTerminator();
-      if (this.#phase.name === 'done') return;
-      listenForTerminate(
-        () => {
-          this.#log.info('terminate received on the supervisor socket');
-          this.beginTermination('SIGTERM');
-          return this.#done;
-        },
-        { setEntrypoint: false, signals: [] },
-        this.#log,
-      );
-    } catch (error) {
-      this.#log.debug({ err: error }, 'supervisor socket not bound; deputy terminate reaches the app through its pid file only');
-    }
-  }
-
-  #wake: (() => void) | undefined;
-
-  /** Sleeps one poll period, or less when a second SIGINT arrives. */
-  #pause(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      const self = this;
-      function done(): void {
-        clearTimeout(timer);
-        self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   #remainingMs(): number {
@@ -373,29 +281,9 @@ class Supervision {
     return Math.max(0, sinceMs + this.#timeoutMs - Date.now());
   }
 
-  /** Sends the child (or its group) the rewrite of a received `signal`; returns what was sent. */
-  #signalChild(signal: NodeJS.Signals): NodeJS.Signals | undefined {
-    const sent = rewriteSignal(this.#rewrite, signal);
-    if (sent !== undefined) this.#kill(this.#processGroup ? -this.#childPid : this.#childPid, sent);
-    return sent;
-  }
-
   /** SIGKILL to the child's process group, the child, and every living descendant. */
   #killEverything(): void {
-    if (!this.#childGone) {
-      this.#kill(-this.#childPid, 'SIGKILL');
-      this.#kill(this.#childPid, 'SIGKILL');
-    }
-    for (const pid of livingDescendants()) this.#kill(pid, 'SIGKILL');
-  }
-
-  #kill(pid: number, signal: NodeJS.Signals): void {
-    if (pid === 0) return;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
+    killEverything(this.#childGone ? undefined : this.#childPid);
   }
 
   #settle(status: number): void {
