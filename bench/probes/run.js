@@ -2,8 +2,7 @@
 //   - /healthz and /readyz (three checks) throughput against a bare node:http 200 server
 //     (goal ≥ 0.9×), with wrk if installed, else autocannon;
 //   - how late /readyz answers when a check hangs (goal ≤ timeout + 50 ms);
-//   - `deputy probe --live` wall time against `node -e 0` (goal ≤ +30 ms), with hyperfine if
-//     installed, else a bounded loop of spawns.
+//   - `deputy probe --live` wall time against `node -e 0` (goal ≤ +30 ms), the two interleaved.
 // Loopback only; stops by itself; every loop is bounded. Env: BENCH_SECONDS (per load run, default 3),
 // BENCH_ROUNDS (default 5). Each round measures the three servers back to back (in rotating order),
 // so the ratio of a round compares runs under the same background load; the median ratio is
@@ -12,8 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -112,43 +110,33 @@ for (let i = 0; i < 20; i += 1) {
   lateness.push(ms - ports.hungTimeoutMs);
 }
 
-// deputy probe wall time vs node -e 0.
-let nodeMs;
-let probeMs;
-let nodeCpuMs;
-let probeCpuMs;
-let tool;
-const probeCommand = [process.execPath, deputyBin, 'probe', '--live', '--port', String(ports.health)];
-if (has('hyperfine')) {
-  tool = 'hyperfine';
-  const dir = mkdtempSync(join(tmpdir(), 'deputy-bench-'));
-  const file = join(dir, 'out.json');
-  const run = spawnSync(
-    'hyperfine',
-    ['-N', '--warmup', '3', '--runs', '30', '--export-json', file, `${process.execPath} -e 0`, probeCommand.join(' ')],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (run.status !== 0) throw new Error(`hyperfine failed: ${run.stderr}`);
-  const { results } = JSON.parse(readFileSync(file, 'utf8'));
-  rmSync(dir, { recursive: true, force: true });
-  [nodeMs, probeMs] = results.map((r) => r.median * 1000);
-  // CPU time (user + system) is far less disturbed by other load on the machine than wall time.
-  [nodeCpuMs, probeCpuMs] = results.map((r) => (r.user + r.system) * 1000);
-} else {
-  tool = 'spawn loop';
-  const time = (argv) => {
-    const times = [];
-    for (let i = 0; i < 30; i += 1) {
-      const started = performance.now();
-      const result = spawnSync(argv[0], argv.slice(1), { timeout: 10_000 });
-      if (result.status !== 0) throw new Error(`${argv.join(' ')} exited ${result.status}`);
-      times.push(performance.now() - started);
-    }
-    return median(times);
-  };
-  nodeMs = time([process.execPath, '-e', '0']);
-  probeMs = time(probeCommand);
+// deputy probe wall time vs node -e 0, interleaved (one of each per round, so drift in the
+// machine's load hits both alike), with the children's CPU time from /proc/self/stat.
+/** CPU time (user + system, ms) of this process's waited-for children so far (Linux). */
+function childrenCpuMs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  // cutime and cstime are fields 16 and 17 of stat, in clock ticks (100 per second on Linux).
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
 }
+const probeCommand = [process.execPath, deputyBin, 'probe', '--live', '--port', String(ports.health)];
+const STARTS = 40;
+const wall = [[], []];
+const cpu = [0, 0];
+for (let round = -3; round < STARTS; round += 1) {
+  for (const [index, argv] of [[process.execPath, '-e', '0'], probeCommand].entries()) {
+    const cpuBefore = childrenCpuMs();
+    const started = performance.now();
+    const result = spawnSync(argv[0], argv.slice(1), { timeout: 10_000 });
+    const took = performance.now() - started;
+    if (result.status !== 0) throw new Error(`${argv.join(' ')} exited ${result.status}`);
+    if (round < 0) continue; // warm-up
+    wall[index].push(took);
+    cpu[index] += childrenCpuMs() - cpuBefore;
+  }
+}
+const tool = `${STARTS} interleaved spawns`;
+const [nodeMs, probeMs] = wall.map(median);
+const [nodeCpuMs, probeCpuMs] = cpu.map((total) => total / STARTS);
 stopServers();
 
 const loadTool = has('wrk') ? 'wrk -t1 -c32' : 'autocannon -c32';
@@ -165,8 +153,6 @@ const rows = [
   ['/readyz with a hung check, answer after its 100 ms timeout (max of 20)', `+${Math.max(...lateness).toFixed(1)} ms`, '100 ms', `median +${median(lateness).toFixed(1)} ms`, '≤ +50 ms'],
   ['`deputy probe --live` wall time (median)', `${probeMs.toFixed(1)} ms`, `node -e 0: ${nodeMs.toFixed(1)} ms`, `+${(probeMs - nodeMs).toFixed(1)} ms`, '≤ +30 ms'],
 ];
-if (probeCpuMs !== undefined) {
-  rows.push(['`deputy probe --live` CPU time, user + system (mean)', `${probeCpuMs.toFixed(1)} ms`, `node -e 0: ${nodeCpuMs.toFixed(1)} ms`, `+${(probeCpuMs - nodeCpuMs).toFixed(1)} ms`, '(context)']);
-}
+rows.push(['`deputy probe --live` CPU time, user + system (mean)', `${probeCpuMs.toFixed(1)} ms`, `node -e 0: ${nodeCpuMs.toFixed(1)} ms`, `+${(probeCpuMs - nodeCpuMs).toFixed(1)} ms`, '(context)']);
 console.log(`\nProbes benchmark — ${loadTool}, ${seconds} s × ${rounds} rounds, ${tool} for start-up; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
