@@ -12,8 +12,11 @@ import type { LineLogger } from '../log/logger.js';
 import type { LogLimiter, RepeatedEvent } from '../log/limit.js';
 import type { PreStopHook } from '../ipc/prestop.js';
 
-/** The least time a released preStop hook gets to return before the supervisor exits. */
-export const RELEASE_GRACE_MS = 1000;
+/**
+ * The least time a preStop hook gets to notice that it is done (its target gone, or released)
+ * and return before the supervisor exits: about 20 of its 50 ms polls.
+ */
+const RELEASE_GRACE_MS = 1000;
 const PRESTOP_HOOK_STARTED: RepeatedEvent = { event: 'prestop-hook-started', level: 'info', what: 'preStop hooks started' };
 
 export class PreStopHandshake {
@@ -35,9 +38,10 @@ export class PreStopHandshake {
    * ordering invariant in src/ipc/prestop.ts). Hooks aimed at the app: wait until their processes
    * have exited (their markers are then stale and removed). Hooks aimed at the supervisor itself
    * cannot outlive it: release them (they then return 0) and wait for them to exit. All within
-   * the timeout.
+   * `deadline` (what is left of the timeout), or with 'grace' (after the timeout killed the app)
+   * within a grace for the hooks to notice; released hooks always get at least that grace.
    */
-  async awaitHooks(deadline: number, hurry: () => boolean, pause: () => Promise<void>): Promise<void> {
+  async awaitHooks(deadline: number | 'grace', hurry: () => boolean, pause: () => Promise<void>): Promise<void> {
     const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
     const refresh = (): void => {
       for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
@@ -55,7 +59,8 @@ export class PreStopHandshake {
     let waiting = running(false);
     if (waiting.length > 0) {
       this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
-      while (waiting.length > 0 && !hurry() && Date.now() < deadline) {
+      const until = deadline === 'grace' ? Date.now() + RELEASE_GRACE_MS : deadline;
+      while (waiting.length > 0 && !hurry() && Date.now() < until) {
         await pause();
         refresh();
         waiting = running(false);
@@ -69,7 +74,7 @@ export class PreStopHandshake {
     for (const hook of aimedAtUs) releaseHook(hook);
     this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
     // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
-    const hookDeadline = Math.max(deadline, Date.now() + RELEASE_GRACE_MS);
+    const hookDeadline = Math.max(deadline === 'grace' ? 0 : deadline, Date.now() + RELEASE_GRACE_MS);
     while (aimedAtUs.some(hookRunning) && !hurry() && Date.now() < hookDeadline) {
       await pause();
     }

@@ -20,7 +20,7 @@ import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { Reaper, becomeSubreaper } from './reaper.js';
 import { FORWARDED_SIGNALS, exitStatus } from '../contract/signals.js';
 import type { SuperviseOptions } from './types.js';
-import { PreStopHandshake, RELEASE_GRACE_MS } from './prestop-handshake.js';
+import { PreStopHandshake } from './prestop-handshake.js';
 import { ChildSignals, killEverything } from './child-signals.js';
 import { Poll, endLeftovers } from './leftovers.js';
 import { listenOnSupervisorSocket, sendTerminate } from './terminate-socket.js';
@@ -102,10 +102,16 @@ class Supervision {
     return this.#phase.name === 'child-exited' || this.#phase.name === 'done';
   }
 
-  /** Stop waiting for leftovers and preStop hooks. */
+  /** Stop waiting for leftovers and preStop hooks: cut short by a SIGINT, or everything was killed. */
   get #hurry(): boolean {
     const phase = this.#phase;
-    return phase.name === 'done' || (phase.name === 'child-exited' && (phase.hurry || phase.forced !== undefined));
+    return this.#cutShort || (phase.name === 'child-exited' && phase.forced !== undefined);
+  }
+
+  /** A SIGINT after the child exited: not even the preStop hooks' grace is waited for. */
+  get #cutShort(): boolean {
+    const phase = this.#phase;
+    return phase.name === 'done' || (phase.name === 'child-exited' && phase.hurry);
   }
 
   run(): Promise<number> {
@@ -194,7 +200,7 @@ class Supervision {
     const phase = this.#phase;
     if (phase.name === 'done') return;
     if (phase.name === 'child-exited') {
-      if (signal === 'SIGINT' && !this.#hurry) {
+      if (signal === 'SIGINT' && !phase.hurry) {
         this.#log.warn({ signal }, 'SIGINT after the child exited; killing what it left now');
         this.#phase = { ...phase, hurry: true };
         this.#killEverything();
@@ -268,8 +274,9 @@ class Supervision {
       await this.#hooks.awaitHooks(deadline, () => this.#hurry, () => this.#poll.pause());
     } else {
       this.#killEverything();
-      // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off.
-      if (forced === 'timeout') await this.#hooks.awaitHooks(Date.now() + RELEASE_GRACE_MS, () => this.#hurry, () => this.#poll.pause());
+      // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off
+      // (not `#hurry`, which is true from here on: the timeout forced the end).
+      if (forced === 'timeout') await this.#hooks.awaitHooks('grace', () => this.#cutShort, () => this.#poll.pause());
     }
     this.#reaper?.sweep();
     this.#settle(forced === 'interrupted' ? EXIT_INTERRUPTED : forced === 'timeout' ? this.#timeoutExitCode : childStatus);
