@@ -7,8 +7,11 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
+/** BUNDLED_COMMANDS of src/cli/main.ts (test/bundle.test.ts holds the two lists together). */
+const BUNDLED = ['supervise', 'terminate', 'probe'];
+
 const argv = process.argv.slice(2);
-const bundle = /^[a-z]+$/.test(argv[0] ?? '') ? join(__dirname, '..', 'dist', 'bundle', `${argv[0]}.cjs`) : undefined;
+const bundle = BUNDLED.includes(argv[0]) ? join(__dirname, '..', 'dist', 'bundle', `${argv[0]}.cjs`) : undefined;
 const status =
   bundle !== undefined && existsSync(bundle)
     ? require(bundle).runCommand(require(bundle).command, argv.slice(1))

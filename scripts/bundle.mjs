@@ -9,12 +9,14 @@
 // loaded only when needed). test/bundle.test.ts holds the bundles to the layout's rules and checks
 // that bin/deputy.js loads them and nothing else.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dist = `${root}dist/`;
 const { BUNDLED_COMMANDS } = await import('../dist/cli/main.js');
+// A bundle left from a command no longer bundled would still be run by bin/deputy.js, and shipped.
+rmSync(`${dist}bundle`, { recursive: true, force: true });
 
 for (const name of BUNDLED_COMMANDS) {
   const result = await build({
@@ -33,7 +35,10 @@ for (const name of BUNDLED_COMMANDS) {
     outfile: `${dist}bundle/${name}.cjs`,
     // The sources are ES modules: their createRequire(import.meta.url) needs this file's URL.
     define: { 'import.meta.url': 'importMetaUrl' },
-    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // Strict like the ES modules it is made of (esbuild puts "use strict" only inside its wrappers).
+    banner: { js: `"use strict";\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
+    // Error class names reach the logs (the `type` of a serialised error).
+    keepNames: true,
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',

@@ -30,8 +30,10 @@ for (const name of BUNDLED_COMMANDS) {
     const text = readFileSync(bundle, 'utf8');
     const required = [...text.matchAll(/\brequire\("([^"]+)"\)|\bimport\("([^"]+)"\)/g)].map((match) => match[1] ?? match[2]!);
     t.same(required.filter((specifier) => !specifier.startsWith('node:')), [], 'require() and import() of node: built-ins only');
-    const packages = [...text.matchAll(/createRequire\([^)]*\)\("([^"]+)"\)|\.resolve\("([^"/]+)\//g)].map((match) => match[1] ?? match[2]!);
+    // esbuild writes createRequire(...)("x") as (0, import_node_module.createRequire)(importMetaUrl)("x").
+    const packages = [...text.matchAll(/createRequire\)?\([^)]*\)\("([^"]+)"\)|\.resolve\("([^"/]+)\//g)].map((match) => match[1] ?? match[2]!);
     t.same(packages.filter((specifier) => !['koffi', 'unix-dgram'].includes(specifier)), [], 'packages: the native addons only, loaded when needed');
+    if (name === 'supervise') t.ok(packages.includes('koffi') && packages.includes('unix-dgram'), `the check sees both addons in the supervise bundle (${packages.join(', ')})`);
   });
 
   t.test(`bin/deputy.js runs ${name} from its bundle, without the ES module loader`, async (t) => {
@@ -58,6 +60,13 @@ for (const name of BUNDLED_COMMANDS) {
     t.equal(result.stdout, full.stdout, 'same help as main()');
   });
 }
+
+t.test('bin/deputy.js bundles the commands src/cli/main.ts says it does', async (t) => {
+  const bin = readFileSync(DEPUTY_BIN, 'utf8');
+  const list = /const BUNDLED = \[([^\]]*)\]/.exec(bin)?.[1];
+  t.ok(list, 'bin/deputy.js has its BUNDLED list');
+  t.same([...(list ?? '').matchAll(/'([a-z-]+)'/g)].map((match) => match[1]), [...BUNDLED_COMMANDS]);
+});
 
 t.test('without a bundle, bin/deputy.js falls back to the full CLI', async (t) => {
   // lint has no bundle; neither has a command that does not exist.

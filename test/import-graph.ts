@@ -78,4 +78,3 @@ export function cycles(graph: Graph): string[][] {
   for (const file of graph.keys()) if (!state.has(file)) visit(file);
   return found;
 }
-

@@ -114,8 +114,9 @@ for (let i = 0; i < 20; i += 1) {
 // machine's load hits both alike), with the children's CPU time from /proc/self/stat.
 /** CPU time (user + system, ms) of this process's waited-for children so far (Linux). */
 function childrenCpuMs() {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  // cutime and cstime are fields 16 and 17 of stat, in clock ticks (100 per second on Linux).
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' '); // the name may contain ') '
+  // cutime and cstime are fields 16 and 17 of stat, in clock ticks (USER_HZ: 100 per second on Linux).
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
 }
 const probeCommand = [process.execPath, deputyBin, 'probe', '--live', '--port', String(ports.health)];

@@ -8,7 +8,7 @@ import { EXIT_USAGE, environmentHelp, runCommand, type CommandModule } from './c
 
 /**
  * The commands on a start-up budget. bin/deputy.js runs each from a one-file bundle,
- * dist/bundle/<command>.js (scripts/bundle.mjs), and comes here only for the others.
+ * dist/bundle/<command>.cjs (scripts/bundle.mjs), and comes here only for the others.
  */
 export const BUNDLED_COMMANDS = ['supervise', 'terminate', 'probe'] as const;
 

@@ -38,10 +38,10 @@ export class PreStopHandshake {
    * ordering invariant in src/ipc/prestop.ts). Hooks aimed at the app: wait until their processes
    * have exited (their markers are then stale and removed). Hooks aimed at the supervisor itself
    * cannot outlive it: release them (they then return 0) and wait for them to exit. All within
-   * `deadline` (what is left of the timeout), or with 'grace' (after the timeout killed the app)
-   * within a grace for the hooks to notice; released hooks always get at least that grace.
+   * `until` (when what is left of the timeout runs out), or with 'grace' (after the timeout killed
+   * the app) within RELEASE_GRACE_MS for the hooks to notice; released hooks always get at least that.
    */
-  async awaitHooks(deadline: number | 'grace', hurry: () => boolean, pause: () => Promise<void>): Promise<void> {
+  async awaitHooks(until: number | 'grace', hurry: () => boolean, pause: () => Promise<void>): Promise<void> {
     const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
     const refresh = (): void => {
       for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
@@ -59,13 +59,13 @@ export class PreStopHandshake {
     let waiting = running(false);
     if (waiting.length > 0) {
       this.#log.info({ pids: waiting }, 'waiting for the preStop hook to return');
-      const until = deadline === 'grace' ? Date.now() + RELEASE_GRACE_MS : deadline;
-      while (waiting.length > 0 && !hurry() && Date.now() < until) {
+      const deadline = until === 'grace' ? Date.now() + RELEASE_GRACE_MS : until;
+      while (waiting.length > 0 && !hurry() && Date.now() < deadline) {
         await pause();
         refresh();
         waiting = running(false);
       }
-      if (waiting.length > 0) this.#log.warn({ pids: waiting }, 'preStop hook still running at the timeout; exiting anyway');
+      if (waiting.length > 0) this.#log.warn({ pids: waiting }, `preStop hook still running at ${until === 'grace' ? 'the end of its grace after the timeout' : 'the timeout'}; exiting anyway`);
       else this.#log.info('preStop hook returned');
     }
 
@@ -74,7 +74,7 @@ export class PreStopHandshake {
     for (const hook of aimedAtUs) releaseHook(hook);
     this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');
     // The hook notices within its 50 ms poll; give it that even when the timeout is spent.
-    const hookDeadline = Math.max(deadline === 'grace' ? 0 : deadline, Date.now() + RELEASE_GRACE_MS);
+    const hookDeadline = Math.max(until === 'grace' ? 0 : until, Date.now() + RELEASE_GRACE_MS);
     while (aimedAtUs.some(hookRunning) && !hurry() && Date.now() < hookDeadline) {
       await pause();
     }

@@ -46,7 +46,8 @@ type Forced = 'timeout' | 'interrupted';
  *   running ─(the child exits by itself)──────────────────────────────────────────▶ child-exited ─▶ done
  * and to done at once when the command cannot start. `sinceMs` is when the timeout started; a
  * preStop hook starts it without a signal (`signalled` false: the first signal still delivers
- * terminate). `forced` stops all waiting; `hurry` (a SIGINT after the child exited) too.
+ * terminate). `forced` stops the wait for leftovers; after a timeout the preStop hooks still get
+ * their grace. `hurry` (a SIGINT after the child exited) stops every wait.
  */
 type Phase =
   | { readonly name: 'running' }
