@@ -6,17 +6,16 @@
 //     process, server CPU per request (goal: capacity ≥ 0.9×), with wrk if installed, else
 //     autocannon, BENCH_ROUNDS (default 5) rounds of BENCH_SECONDS (default 2).
 // Loopback only; stops by itself; every loop is bounded.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { loadTool, median, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 20);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
 const started = [];
 process.on('exit', () => {
@@ -48,19 +47,6 @@ async function startApp(loadChecks) {
   return { ports, cpuUs };
 }
 
-async function throughput(url) {
-  if (has('wrk')) {
-    const out = spawnSync('wrk', ['-t1', '-c32', `-d${seconds}s`, url], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
-    const requests = /(\d+) requests in/.exec(out.stdout);
-    if (!requests) throw new Error(`wrk failed: ${out.stdout}${out.stderr}`);
-    if (/Non-2xx or 3xx responses/.test(out.stdout)) throw new Error(`${url}: non-2xx answers`);
-    return Number(requests[1]);
-  }
-  const { default: autocannon } = await import('autocannon');
-  const result = await autocannon({ url, connections: 32, duration: seconds });
-  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers`);
-  return result.requests.total;
-}
 
 // Idle: both apps at once, so that background load hits them alike.
 const plain = await startApp(false);
@@ -79,7 +65,7 @@ for (let round = 0; round < rounds; round += 1) {
   for (let k = 0; k < 2; k += 1) {
     const index = (round + k) % 2;
     const cpuBefore = await checked.cpuUs();
-    const requests = await throughput(targets[index]);
+    const { requests } = await throughput(targets[index], seconds);
     perRequest[index].push(((await checked.cpuUs()) - cpuBefore) / requests);
   }
 }
@@ -91,6 +77,6 @@ const rows = [
   [`idle app with eventLoopCheck, CPU over ${idleSeconds} s`, `${share(1).toFixed(2)} % of a core`, `without: ${share(0).toFixed(2)} %`, `+${(share(1) - share(0)).toFixed(2)} %`, '≤ +1 %'],
   ['/readyz (eventLoopCheck + memoryCheck), server CPU per request (median)', `${cpu[1].toFixed(1)} µs`, `bare node:http: ${cpu[0].toFixed(1)} µs`, `capacity ${(cpu[0] / cpu[1]).toFixed(2)}×`, '≥ 0.90×'],
 ];
-console.log(`\nLoad checks benchmark — ${has('wrk') ? 'wrk -t1 -c32' : 'autocannon -c32'}, ${seconds} s × ${rounds} rounds; Node ${process.version}\n`);
+console.log(`\nLoad checks benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 process.exit(0);

@@ -10,16 +10,15 @@
 // default 2), BENCH_ROUNDS (default 5). Each round measures every target back to back in rotating
 // order, so a round's ratio compares runs under the same background load; the median ratio is
 // reported, and server CPU per request beside it (it hardly moves when other processes compete).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { loadTool, median, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 20);
-const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
 
 const servers = spawn(process.execPath, [`${here}servers.js`], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
@@ -43,20 +42,6 @@ async function ask(command, what) {
   return answer;
 }
 
-async function throughput(url) {
-  if (has('wrk')) {
-    const out = spawnSync('wrk', ['-t1', '-c32', `-d${seconds}s`, url], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
-    const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out.stdout);
-    const requests = /(\d+) requests in/.exec(out.stdout);
-    if (!rps || !requests) throw new Error(`wrk failed: ${out.stdout}${out.stderr}`);
-    if (/Non-2xx or 3xx responses/.test(out.stdout)) throw new Error(`${url}: non-2xx answers`);
-    return { rps: Number(rps[1]), requests: Number(requests[1]) };
-  }
-  const { default: autocannon } = await import('autocannon');
-  const result = await autocannon({ url, connections: 32, duration: seconds });
-  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers`);
-  return { rps: result.requests.average, requests: result.requests.total };
-}
 
 const targets = [
   ['bare node:http 200', `http://127.0.0.1:${ports.bare}/`],
@@ -71,7 +56,7 @@ for (let round = 0; round < rounds; round += 1) {
   for (let k = 0; k < targets.length; k += 1) {
     const index = (round + k) % targets.length;
     const cpuBefore = Number(await ask('cpu', 'cpu'));
-    const { rps, requests } = await throughput(targets[index][1]);
+    const { rps, requests } = await throughput(targets[index][1], seconds);
     const cpuAfter = Number(await ask('cpu', 'cpu'));
     samples[index].push(rps);
     cpuPerRequest[index].push((cpuAfter - cpuBefore) / requests);
@@ -111,7 +96,7 @@ agent.destroy();
 const inProcess = JSON.parse(await ask('scrape 500', 'scrape'));
 stopServers();
 
-const loadTool = has('wrk') ? 'wrk -t1 -c32' : 'autocannon -c32';
+
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const rows = [
   ['measure', 'result', 'anchor', 'ratio', 'goal'],
@@ -131,5 +116,5 @@ const rows = [
   ],
   ['the same exposition in process, registry.metrics(): median; max', `${inProcess.median.toFixed(2)} ms; ${inProcess.max.toFixed(2)} ms`, '—', '—', '(context)'],
 ];
-console.log(`\nMetrics benchmark — ${loadTool}, ${seconds} s × ${rounds} rounds; prom-client registry; Node ${process.version}\n`);
+console.log(`\nMetrics benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds; prom-client registry; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -13,16 +13,13 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadTool, median, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const deputyBin = fileURLToPath(new URL('../../bin/deputy.js', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 20);
 
-function has(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 // Start the servers and read their ports.
 const servers = spawn(process.execPath, [join(here, 'servers.js')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
@@ -50,21 +47,6 @@ async function serverCpuUs() {
   return Number(await answer);
 }
 
-async function throughput(url) {
-  if (has('wrk')) {
-    const out = spawnSync('wrk', ['-t1', '-c32', `-d${seconds}s`, '--latency', url], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
-    const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out.stdout);
-    const requests = /(\d+) requests in/.exec(out.stdout);
-    if (!rps || !requests) throw new Error(`wrk failed: ${out.stdout}${out.stderr}`);
-    const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out.stdout);
-    if (non2xx) throw new Error(`${url}: ${non2xx[1]} non-2xx answers`);
-    return { rps: Number(rps[1]), requests: Number(requests[1]) };
-  }
-  const { default: autocannon } = await import('autocannon');
-  const result = await autocannon({ url, connections: 32, duration: seconds });
-  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers`);
-  return { rps: result.requests.average, requests: result.requests.total };
-}
 
 const targets = [
   ['bare node:http 200', `http://127.0.0.1:${ports.bare}/`],
@@ -80,7 +62,7 @@ for (let round = 0; round < rounds; round += 1) {
   for (let k = 0; k < targets.length; k += 1) {
     const index = (round + k) % targets.length;
     const cpuBefore = await serverCpuUs();
-    const { rps, requests } = await throughput(targets[index][1]);
+    const { rps, requests } = await throughput(targets[index][1], seconds);
     const cpuAfter = await serverCpuUs();
     samples[index].push(rps);
     cpuPerRequest[index].push((cpuAfter - cpuBefore) / requests);
@@ -140,7 +122,7 @@ const [nodeMs, probeMs] = wall.map(median);
 const [nodeCpuMs, probeCpuMs] = cpu.map((total) => total / STARTS);
 stopServers();
 
-const loadTool = has('wrk') ? 'wrk -t1 -c32' : 'autocannon -c32';
+
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const rows = [
   ['measure', 'result', 'anchor', 'ratio / delta', 'goal'],
@@ -155,5 +137,5 @@ const rows = [
   ['`deputy probe --live` wall time (median)', `${probeMs.toFixed(1)} ms`, `node -e 0: ${nodeMs.toFixed(1)} ms`, `+${(probeMs - nodeMs).toFixed(1)} ms`, '≤ +30 ms'],
 ];
 rows.push(['`deputy probe --live` CPU time, user + system (mean)', `${probeCpuMs.toFixed(1)} ms`, `node -e 0: ${nodeCpuMs.toFixed(1)} ms`, `+${(probeCpuMs - nodeCpuMs).toFixed(1)} ms`, '(context)']);
-console.log(`\nProbes benchmark — ${loadTool}, ${seconds} s × ${rounds} rounds, ${tool} for start-up; Node ${process.version}\n`);
+console.log(`\nProbes benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds, ${tool} for start-up; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
