@@ -655,7 +655,9 @@ request_termination() {
 # has begun the kill it ignores that SIGTERM, so its status always tells whether it fired.
 start_timer() {
   set -m
-  (sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
+  # It may start inside a trap, where the signal being handled is ignored (see trap_text): a subshell
+  # keeps an ignored disposition, and an ignored SIGTERM would make the timer unstoppable.
+  (trap - "${!signal_action[@]}"; sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
   timer=$!
   set +m
   log debug "grace period started" "timeoutMs=$timeout_ms"
@@ -681,6 +683,9 @@ on_terminate() {
     return
   fi
   terminating=1
+  # What follows can take seconds (the sender runs under a timeout): arm the signal again now,
+  # so that a second one meanwhile is passed on rather than merged into this one.
+  trap -- "${trap_text[$signal]}" "$signal"
   now_ms
   terminating_since_ms=$REPLY
   start_timer
@@ -714,35 +719,45 @@ forward() {
 last_signal_s=-100
 burst_s=-100
 
+# What each handled signal does: forward it, or begin termination (TERM, INT, stop signals).
+declare -A signal_action=()
+for signal in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do signal_action[$signal]=forward; done
+for signal in TERM INT "${stop_signals[@]}"; do signal_action[$signal]=on_terminate; done # a stop signal is not forwarded
+
+# bash runs a trap again for the signal it is already handling, nested inside the running one,
+# and a flood of one signal (a `kill` loop) nests them until bash overflows its stack and dies of
+# SIGSEGV — PID 1 gone. So each trap ignores its own signal first and arms it again as its very
+# last word: the same signal arriving meanwhile merges with the one being handled, as pending
+# signals merge in the kernel. bash looks for pending traps before each command, and after the
+# last one of a trap's text there is none, so nesting is left only the moment before `trap ''`,
+# which a flood hits too seldom to go deep. Forks made inside a trap inherit the ignored signal:
+# the timer resets it, and the senders run under timeout(1), whose child gets the defaults.
+declare -A trap_text=()
+for signal in "${!signal_action[@]}"; do
+  trap_text[$signal]="trap '' $signal; on_signal $signal; trap -- \"\${trap_text[$signal]}\" $signal"
+done
+
+set_traps() {
+  local signal
+  for signal in "${!trap_text[@]}"; do
+    trap -- "${trap_text[$signal]}" "$signal"
+  done
+}
+
 # Every trap runs its handler through this. REPLY is kept: the code the trap interrupted may be
 # about to read it.
 # shellcheck disable=SC2317 # called from the traps
 on_signal() {
-  local reply=${REPLY-}
+  local signal=$1 reply=${REPLY-}
   ((SECONDS - last_signal_s > 2)) || burst_s=$SECONDS
   last_signal_s=$SECONDS
-  "$@"
+  "${signal_action[$signal]}" "$signal"
   REPLY=$reply
-}
-
-set_traps() {
-  local signal
-  trap 'on_signal on_terminate TERM' TERM
-  trap 'on_signal on_terminate INT' INT
-  for signal in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do
-    [[ $signal != TERM && $signal != INT ]] || continue
-    # shellcheck disable=SC2064 # the signal name is meant to be expanded now
-    trap "on_signal forward $signal" "$signal"
-  done
-  for signal in "${stop_signals[@]}"; do # after the loop: a stop signal is not forwarded
-    # shellcheck disable=SC2064
-    trap "on_signal on_terminate $signal" "$signal"
-  done
 }
 
 # Waits until child $1 has exited; sets REPLY to its exit status.
 wait_for_exit() {
-  local pid=$1 status
+  local pid=$1 status again
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS - burst_s > 2)); then
       wait "$pid" 2>/dev/null
@@ -754,9 +769,17 @@ wait_for_exit() {
   # Reaped: `wait` only looks the status up now. A trapped signal would interrupt it (128+N for
   # the status), and there is no child left to pass one on to: ignore them meanwhile. Its
   # stderr is silenced because bash would print "Killed"-style job notices there.
-  trap '' TERM INT HUP QUIT USR1 USR2 ALRM WINCH "${stop_signals[@]}" "${!rewrite[@]}"
+  trap '' "${!signal_action[@]}"
   wait "$pid" 2>/dev/null
   status=$?
+  # A signal caught just before the traps were cleared can still cut that wait short with 128+N,
+  # though bash keeps the status (as it does for $!): ask again until the answer holds.
+  while ((status > 128)); do
+    wait "$pid" 2>/dev/null
+    again=$?
+    ((again != status && again != 127)) || break
+    status=$again
+  done
   set_traps
   REPLY=$status
 }

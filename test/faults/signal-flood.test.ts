@@ -109,3 +109,38 @@ for (const [name, command] of [
     }
   });
 }
+
+/**
+ * A flood from processes in `kill` loops outruns any shell: bash ran each trap nested inside the
+ * one it was running until its stack overflowed and it died of SIGSEGV — after about 5 s with an
+ * 8 MiB stack. The shim runs here with a 1 MiB stack, so that one second of flood would be enough.
+ * Each entrypoint must come out alive, with its child's status.
+ */
+const FLOODERS = 4;
+const FLOOD_SIGNALS = 40_000;
+const SMALL_STACK_KIB = 1024;
+for (const [name, command] of [
+  ['supervise.sh', ['sh', '-c', `ulimit -s ${SMALL_STACK_KIB} && exec bash "$0" "$@"`, join(ROOT, 'shim', 'supervise.sh')]],
+  ['deputy supervise', [process.execPath, DEPUTY_BIN, 'supervise', '--']],
+] as const) {
+  // SIGUSR2 is passed on; SIGTERM begins termination, then each one after it is passed on.
+  for (const signal of ['USR2', 'TERM'] as const) {
+    t.test(`${name}: survives ${FLOODERS} processes each sending ${FLOOD_SIGNALS} SIG${signal} as fast as they can`, async (t) => {
+      const init = spawnChild(t, command[0], [...command.slice(1), 'sh', '-c', "trap '' USR2 TERM; echo ready; read -r _line; exit 3"], {
+        DEPUTY_IPC_DIR: tempIpcDir(t),
+        DEPUTY_LOG_LEVEL: 'info',
+      });
+      await waitForStdout(init, 'ready', START_MS);
+      // Ten kills per count, so that counting slows the flood little.
+      const kills = Array(10).fill(`kill -${signal} "$1" 2>/dev/null`).join(' && ');
+      const loop = `i=0; while [ "$i" -lt "$2" ] && ${kills}; do i=$((i + 10)); done; [ "$i" -ge "$2" ]`;
+      const flooders = Array.from({ length: FLOODERS }, () => spawnChild(t, 'sh', ['-c', loop, 'flood', String(init.pid), String(FLOOD_SIGNALS)]));
+      const statuses = await Promise.all(flooders.map(async (flooder) => (await flooder.exited).status));
+      t.same(statuses, Array(FLOODERS).fill(0), 'every signal was sent: the entrypoint lived through the flood');
+      init.send('exit');
+      const { status, signal: killedBy } = await init.exited;
+      t.equal(killedBy, null, 'not killed by a signal');
+      t.equal(status, 3, "the child's own status");
+    });
+  }
+}
