@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark of `deputy supervise` against tini, dumb-init and bare Node, measured in one run:
-//   start-up   wall time of `<init> /bin/true` (bare Node: `node -e 0`)
+//   start-up   wall time of `<init> /bin/true` (bare Node: `node -e 0`; the floor: a CommonJS
+//              script that only spawns /bin/true, spawn-floor.cjs — what any Node init costs)
 //   RSS        resident memory of the init while it supervises `sleep` (bare Node: an idle node)
 //   latency    SIGTERM to the init → the app's termination callback runs (p50, p99)
 //   orphan churn  memory and CPU of each init as a real PID 1 through a storm of short-lived
@@ -49,6 +50,7 @@ inits.push({ name: 'deputy supervise', prefix: [NODE, DEPUTY, 'supervise', '--']
 if (tini) inits.push({ name: 'tini', prefix: [tini, '-s', '--'] });
 if (dumbInit) inits.push({ name: 'dumb-init', prefix: [dumbInit, '--'] });
 const BARE = 'node (bare, no init)';
+const FLOOR = 'node spawning /bin/true (the floor)';
 
 const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -131,6 +133,8 @@ for (let round = -1; round < STARTS; round += 1) {
   }
   const took = await run([NODE, '-e', '0']);
   if (round >= 0) (row(BARE).starts ??= []).push(took);
+  const floorTook = await run([NODE, join(here, 'spawn-floor.cjs'), '/bin/true']);
+  if (round >= 0) (row(FLOOR).starts ??= []).push(floorTook);
 }
 
 // 2. RSS while supervising a sleeping child (read once the init has settled: its child runs,
@@ -202,8 +206,13 @@ for (const [name, r] of results) {
   lines.push(`| ${name} | ${fmt(quantile(r.starts, 0.5))} | ${fmt(r.rssMb)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`);
 }
 const deputy = results.get('deputy supervise');
+const floorOver = quantile(results.get(FLOOR).starts, 0.5) - bareStart;
 const goals = [
-  ['start-up ≤ node -e 0 + 20 ms', quantile(deputy.starts, 0.5) <= bareStart + 20, `${fmt(quantile(deputy.starts, 0.5) - bareStart)} ms over`],
+  [
+    'start-up ≤ node -e 0 + 20 ms',
+    quantile(deputy.starts, 0.5) <= bareStart + 20,
+    `${fmt(quantile(deputy.starts, 0.5) - bareStart)} ms over; the floor ${fmt(floorOver)} ms over`,
+  ],
   ['RSS ≤ bare node + 5 MB', deputy.rssMb <= bare.rssMb + 5, `${fmt(deputy.rssMb - bare.rssMb)} MB over`],
   ['callback p99 ≤ 5 ms', deputy.p99 <= 5, `${fmt(deputy.p99, 2)} ms`],
   ...(churn?.goals ?? []),
