@@ -35,6 +35,9 @@
 #                             next to this script, else `deputy` on PATH, else
 #                             ./node_modules/k8s-deputy/bin/deputy.js)
 set -u
+# The log's stderr. bash's own (fd 2) is pointed at /dev/null during a burst of signals (see
+# on_signal); the log always writes here.
+exec {stderr_fd}>&2
 
 readonly PID_MAX=4194304
 readonly MAX_DURATION_MS=2147483647
@@ -108,7 +111,7 @@ log() {
     fi
   done
   json_string "$msg"
-  printf '%s,"msg":%s}\n' "$line" "$REPLY" >&2
+  printf '%s,"msg":%s}\n' "$line" "$REPLY" >&"$stderr_fd"
 }
 
 # ---- rate-limited records: whoever can signal PID 1 must not be able to flood its log ---------
@@ -655,9 +658,7 @@ request_termination() {
 # has begun the kill it ignores that SIGTERM, so its status always tells whether it fired.
 start_timer() {
   set -m
-  # It may start inside a trap, where the signal being handled is ignored (see trap_text): a subshell
-  # keeps an ignored disposition, and an ignored SIGTERM would make the timer unstoppable.
-  (trap - "${!signal_action[@]}"; sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
+  (sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
   timer=$!
   set +m
   log debug "grace period started" "timeoutMs=$timeout_ms"
@@ -718,6 +719,7 @@ forward() {
 # block in `wait`: it sees the exit at once and costs nothing meanwhile.
 last_signal_s=-100
 burst_s=-100
+quiet=0
 
 # What each handled signal does: forward it, or begin termination (TERM, INT, stop signals).
 declare -A signal_action=()
@@ -725,13 +727,12 @@ for signal in HUP QUIT USR1 USR2 ALRM WINCH "${!rewrite[@]}"; do signal_action[$
 for signal in TERM INT "${stop_signals[@]}"; do signal_action[$signal]=on_terminate; done # a stop signal is not forwarded
 
 # bash runs a trap again for the signal it is already handling, nested inside the running one,
-# and a flood of one signal (a `kill` loop) nests them until bash overflows its stack and dies of
-# SIGSEGV — PID 1 gone. So each trap ignores its own signal first and arms it again as its very
-# last word: the same signal arriving meanwhile merges with the one being handled, as pending
-# signals merge in the kernel. bash looks for pending traps before each command, and after the
-# last one of a trap's text there is none, so nesting is left only the moment before `trap ''`,
-# which a flood hits too seldom to go deep. Forks made inside a trap inherit the ignored signal:
-# the timer resets it, and the senders run under timeout(1), whose child gets the defaults.
+# and a flood of one signal (a `kill` loop) nested them until bash overflowed its stack and died
+# of SIGSEGV — PID 1 gone. So each trap first ignores its own signal and arms it again as its
+# very last word: the same signal arriving meanwhile merges with the one being handled, as
+# pending signals merge in the kernel. bash looks for pending traps before each command, and
+# after the last one of a trap's text there is none, so a handler never nests in itself. (A `:`
+# trap instead of '' would still nest, `:` in `:`, under a dense enough flood.)
 declare -A trap_text=()
 for signal in "${!signal_action[@]}"; do
   trap_text[$signal]="trap '' $signal; on_signal $signal; trap -- \"\${trap_text[$signal]}\" $signal"
@@ -747,9 +748,15 @@ set_traps() {
 # Every trap runs its handler through this. REPLY is kept: the code the trap interrupted may be
 # about to read it.
 # shellcheck disable=SC2317 # called from the traps
+# A signal caught just before its trap's `trap ''` stays pending, and bash warns about it on its
+# stderr ("run_pending_traps: bad value in trap_list") — dozens of lines a second under a flood.
+# So while a burst lasts bash's own stderr is /dev/null; wait_for_exit gives it back after.
 on_signal() {
   local signal=$1 reply=${REPLY-}
-  ((SECONDS - last_signal_s > 2)) || burst_s=$SECONDS
+  if ((SECONDS - last_signal_s <= 2)); then
+    burst_s=$SECONDS
+    ((quiet)) || { exec 2>/dev/null; quiet=1; }
+  fi
   last_signal_s=$SECONDS
   "${signal_action[$signal]}" "$signal"
   REPLY=$reply
@@ -760,20 +767,21 @@ wait_for_exit() {
   local pid=$1 status again
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS - burst_s > 2)); then
+      ((!quiet)) || { exec 2>&"$stderr_fd"; quiet=0; }
       wait "$pid" 2>/dev/null
     else
       sleep 0.02
     fi
     log_flush due
   done
-  # Reaped: `wait` only looks the status up now. A trapped signal would interrupt it (128+N for
-  # the status), and there is no child left to pass one on to: ignore them meanwhile. Its
-  # stderr is silenced because bash would print "Killed"-style job notices there.
-  trap '' "${!signal_action[@]}"
+  # Reaped: `wait` only looks the status up now, and there is no child left to pass a signal on
+  # to. A trapped signal would cut that wait short (128+N for the status): ignore them (the `:`
+  # takes bash's warning about one caught just before, as in the traps). That one can still cut
+  # the wait short once, though bash keeps the status: ask again. Its stderr is silenced because
+  # bash would print "Killed"-style job notices there.
+  { trap '' "${!signal_action[@]}"; :; } 2>/dev/null
   wait "$pid" 2>/dev/null
   status=$?
-  # A signal caught just before the traps were cleared can still cut that wait short with 128+N,
-  # though bash keeps the status (as it does for $!): ask again until the answer holds.
   while ((status > 128)); do
     wait "$pid" 2>/dev/null
     again=$?
@@ -793,7 +801,7 @@ set_traps
 # kill its descendants too), keeps stdin, and leaves SIGINT/SIGQUIT at their defaults. Traps
 # are reset to defaults in the child before exec.
 set -m
-exec -- "$@" &
+exec -- "$@" 2>&"$stderr_fd" {stderr_fd}>&- &
 child=$!
 set +m
 signal_fields=() pairs=''
