@@ -36,8 +36,9 @@
 #                             ./node_modules/k8s-deputy/bin/deputy.js)
 set -u
 # The log's stderr. bash's own (fd 2) is pointed at /dev/null during a burst of signals (see
-# on_signal); the log always writes here.
-exec {stderr_fd}>&2
+# on_signal); the log always writes here. Helpers (the timer, sleep, the senders) inherit it too,
+# briefly; the child does not. With no stderr at all, /dev/null.
+exec {stderr_fd}>&2 || exec {stderr_fd}>/dev/null
 
 readonly PID_MAX=4194304
 readonly MAX_DURATION_MS=2147483647
@@ -658,7 +659,9 @@ request_termination() {
 # has begun the kill it ignores that SIGTERM, so its status always tells whether it fired.
 start_timer() {
   set -m
-  (sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
+  # It may start while a trap ignores its signal (see trap_text), and a subshell keeps an ignored
+  # disposition: an ignored SIGTERM would make the timer unstoppable.
+  (trap - "${!signal_action[@]}"; sleep "$timeout_seconds" && trap '' TERM && kill -s KILL -- "-$child" 2>/dev/null) &
   timer=$!
   set +m
   log debug "grace period started" "timeoutMs=$timeout_ms"
@@ -729,10 +732,11 @@ for signal in TERM INT "${stop_signals[@]}"; do signal_action[$signal]=on_termin
 # bash runs a trap again for the signal it is already handling, nested inside the running one,
 # and a flood of one signal (a `kill` loop) nested them until bash overflowed its stack and died
 # of SIGSEGV — PID 1 gone. So each trap first ignores its own signal and arms it again as its
-# very last word: the same signal arriving meanwhile merges with the one being handled, as
-# pending signals merge in the kernel. bash looks for pending traps before each command, and
-# after the last one of a trap's text there is none, so a handler never nests in itself. (A `:`
-# trap instead of '' would still nest, `:` in `:`, under a dense enough flood.)
+# very last word: a signal of the same kind arriving meanwhile is dropped, as if it had merged
+# with the one being handled. bash looks for pending traps before each command, and after the
+# last one of a trap's text there is none: only a signal landing before `trap ''` can still nest,
+# one level, which a flood hits too seldom to go deep. (A `:` trap instead of '' nests `:` in `:`
+# under a dense enough flood.)
 declare -A trap_text=()
 for signal in "${!signal_action[@]}"; do
   trap_text[$signal]="trap '' $signal; on_signal $signal; trap -- \"\${trap_text[$signal]}\" $signal"
@@ -750,7 +754,8 @@ set_traps() {
 # shellcheck disable=SC2317 # called from the traps
 # A signal caught just before its trap's `trap ''` stays pending, and bash warns about it on its
 # stderr ("run_pending_traps: bad value in trap_list") — dozens of lines a second under a flood.
-# So while a burst lasts bash's own stderr is /dev/null; wait_for_exit gives it back after.
+# So while a burst lasts bash's own stderr is /dev/null; wait_for_exit gives it back once the
+# burst is over (a burst still on when the shim exits keeps it to the end).
 on_signal() {
   local signal=$1 reply=${REPLY-}
   if ((SECONDS - last_signal_s <= 2)); then
@@ -774,11 +779,12 @@ wait_for_exit() {
     fi
     log_flush due
   done
+  ((!quiet || SECONDS - burst_s <= 2)) || { exec 2>&"$stderr_fd"; quiet=0; }
   # Reaped: `wait` only looks the status up now, and there is no child left to pass a signal on
-  # to. A trapped signal would cut that wait short (128+N for the status): ignore them (the `:`
-  # takes bash's warning about one caught just before, as in the traps). That one can still cut
-  # the wait short once, though bash keeps the status: ask again. Its stderr is silenced because
-  # bash would print "Killed"-style job notices there.
+  # to. A trapped signal would cut that wait short (128+N for the status): ignore them. bash
+  # warns about a signal caught just before (see on_signal): the `:` in /dev/null takes that. The
+  # same signal can still cut the wait short once, though bash keeps the status of a background
+  # pid: ask again. The waits' stderr is silenced for bash's "Killed"-style job notices.
   { trap '' "${!signal_action[@]}"; :; } 2>/dev/null
   wait "$pid" 2>/dev/null
   status=$?
