@@ -113,8 +113,8 @@ for (const [name, command] of [
 /**
  * stderr is JSON lines, but for bash's own warning about a signal it found pending under an
  * ignored trap: the shim silences bash during a burst, and the burst is recognised at its second
- * signal, so about one such line can come as a burst begins (docs/shim.md). Unsilenced it came dozens
- * of times a second.
+ * signal, so about one such line can come as a burst begins (docs/shim.md). Unsilenced, it came
+ * dozens of times a second.
  */
 function checkRawLines(t: Test, init: Child, prefix: string): void {
   const raw = init.logs.filter((record) => record.level === 'raw').map((record) => String(record.msg));
