@@ -688,7 +688,7 @@ on_terminate() {
   fi
   terminating=1
   # What follows can take seconds (the sender runs under a timeout): arm the signal again now,
-  # so that a second one meanwhile is passed on rather than merged into this one.
+  # so that a second one meanwhile is passed on once the send is done rather than dropped.
   trap -- "${trap_text[$signal]}" "$signal"
   now_ms
   terminating_since_ms=$REPLY
@@ -750,12 +750,11 @@ set_traps() {
 }
 
 # Every trap runs its handler through this. REPLY is kept: the code the trap interrupted may be
-# about to read it.
+# about to read it. A signal caught just before its trap's `trap ''` stays pending, and bash warns
+# about it on its stderr ("run_pending_traps: bad value in trap_list") — dozens of lines a second
+# under a flood. So while a burst lasts bash's own stderr is /dev/null; unmute_after_burst gives
+# it back (a burst still on when the shim exits keeps it to the end).
 # shellcheck disable=SC2317 # called from the traps
-# A signal caught just before its trap's `trap ''` stays pending, and bash warns about it on its
-# stderr ("run_pending_traps: bad value in trap_list") — dozens of lines a second under a flood.
-# So while a burst lasts bash's own stderr is /dev/null; wait_for_exit gives it back once the
-# burst is over (a burst still on when the shim exits keeps it to the end).
 on_signal() {
   local signal=$1 reply=${REPLY-}
   if ((SECONDS - last_signal_s <= 2)); then
@@ -767,19 +766,25 @@ on_signal() {
   REPLY=$reply
 }
 
+unmute_after_burst() {
+  ((quiet && SECONDS - burst_s > 2)) || return 0
+  exec 2>&"$stderr_fd"
+  quiet=0
+}
+
 # Waits until child $1 has exited; sets REPLY to its exit status.
 wait_for_exit() {
   local pid=$1 status again
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS - burst_s > 2)); then
-      ((!quiet)) || { exec 2>&"$stderr_fd"; quiet=0; }
+      unmute_after_burst
       wait "$pid" 2>/dev/null
     else
       sleep 0.02
     fi
     log_flush due
   done
-  ((!quiet || SECONDS - burst_s <= 2)) || { exec 2>&"$stderr_fd"; quiet=0; }
+  unmute_after_burst
   # Reaped: `wait` only looks the status up now, and there is no child left to pass a signal on
   # to. A trapped signal would cut that wait short (128+N for the status): ignore them. bash
   # warns about a signal caught just before (see on_signal): the `:` in /dev/null takes that. The
