@@ -34,6 +34,8 @@ for (const name of BUNDLED_COMMANDS) {
     const packages = [...text.matchAll(/createRequire\)?\([^)]*\)\("([^"]+)"\)|\.resolve\("([^"/]+)\//g)].map((match) => match[1] ?? match[2]!);
     t.same(packages.filter((specifier) => !['koffi', 'unix-dgram'].includes(specifier)), [], 'packages: the native addons only, loaded when needed');
     if (name === 'supervise') t.ok(packages.includes('koffi') && packages.includes('unix-dgram'), `the check sees both addons in the supervise bundle (${packages.join(', ')})`);
+    // Node reads a file with one non-ASCII character into a two-byte string: slower to read and compile.
+    t.notMatch(text, /[^\x00-\x7f]/, 'ASCII only');
   });
 
   t.test(`bin/deputy.js runs ${name} from its bundle, without the ES module loader`, async (t) => {
@@ -50,6 +52,14 @@ for (const name of BUNDLED_COMMANDS) {
     const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as { files: string[]; builtins: string[] };
     t.same(loaded.files.filter((file) => file !== probe), [DEPUTY_BIN, bundle], 'bin/deputy.js and the bundle, nothing else');
     t.notOk(loaded.builtins.includes('NativeModule internal/modules/esm/loader'), 'no ES module loader');
+
+    if (name === 'supervise') {
+      // A whole supervision, not only the help: node:module (createRequire) brings the ES module loader back.
+      const run = spawnSync('env', ['-u', 'NODE_OPTIONS', `DEPUTY_IPC_DIR=${dir}`, process.execPath, '--require', probe, DEPUTY_BIN, name, '--', 'true'], { encoding: 'utf8', timeout: 30_000 });
+      t.equal(run.status, 0, run.stderr);
+      const { builtins } = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as { builtins: string[] };
+      t.same(builtins.filter((builtin) => /^NativeModule (module|internal\/modules\/esm\/loader)$/.test(builtin)), [], 'a supervision loads neither node:module nor the ES module loader');
+    }
 
     // The same help as the full CLI (dist/cli/main.js) gives.
     const full = spawnSync(process.execPath, ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(pathToFileURL(MAIN).href)}); process.exitCode = await main(${JSON.stringify([name, '--help'])});`], {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { parseDuration } from '../src/contract/duration.js';
 import { formatPidFile, isTerminateMessage, parsePidFile, socketPath, ipcDir, entrypointPidPath } from '../src/contract/protocol.js';
 import { prettyLine } from '../src/log/pretty.js';
+import { isoTime } from '../src/log/logger.js';
 import { Deputy } from '../src/sdk/deputy.js';
 import { MalformedPidFileError, UsageError } from '../src/contract/errors.js';
 import { setEnv } from './helpers.js';
@@ -54,6 +55,18 @@ t.test('readable log lines for a terminal', async (t) => {
   const line = prettyLine(JSON.stringify({ time: '2026-01-02T03:04:05.678Z', level: 'info', pid: 9, msg: 'hello', phase: 'x', n: 3 }));
   t.equal(line, '03:04:05.678 INFO  [9] hello phase=x n=3\n');
   t.equal(prettyLine('not json'), 'not json');
+});
+
+t.test('log times read as toISOString writes them', async (t) => {
+  // The edges of each field, then times spread over the years a log can carry.
+  const edges = [0, 1, 999, 1000, 59_999, 3_599_999, 86_399_999, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(-1, 0, 1), Date.UTC(10_000, 0, 1)];
+  for (const ms of edges) t.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
+  let mismatches = 0;
+  for (let i = 0; i < 20_000; i += 1) {
+    const ms = Math.floor(Math.random() * Date.UTC(9999, 11, 31));
+    if (isoTime(ms) !== new Date(ms).toISOString()) mismatches += 1;
+  }
+  t.equal(mismatches, 0, '20,000 random times from 1970 to 9999');
 });
 
 t.test('Deputy option validation', async (t) => {

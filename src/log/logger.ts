@@ -30,6 +30,19 @@ export interface LineLogger {
 
 const isLevel = (text: string): text is LogLevel => Object.hasOwn(LOG_LEVELS, text);
 
+const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+
+/**
+ * `new Date(ms).toISOString()`, built from the UTC fields: V8's toISOString costs ≈ 0.8 ms on its
+ * first call, and the first record of `deputy supervise` is on every container start.
+ */
+export function isoTime(ms: number): string {
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  if (year < 0 || year > 9999) return date.toISOString(); // ±YYYYYY: not worth a copy
+  return `${pad(year, 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(date.getUTCMilliseconds(), 3)}Z`;
+}
+
 /** pino's standard error serializer, in short: type, message, stack and own enumerable fields. */
 function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
@@ -51,7 +64,7 @@ export function createLineLogger(component: string, level = process.env[SETTINGS
       if (value < threshold) return;
       const fields = typeof first === 'string' ? {} : first;
       const text = typeof first === 'string' ? first : msg;
-      const record: Record<string, unknown> = { level: label, time: new Date().toISOString(), pid: process.pid, component };
+      const record: Record<string, unknown> = { level: label, time: isoTime(Date.now()), pid: process.pid, component };
       for (const [key, field] of Object.entries(fields)) {
         if (field !== undefined) record[key] = key === 'err' ? serializeError(field) : field;
       }

@@ -43,8 +43,11 @@ export class PreStopHandshake {
    */
   async awaitHooks(until: number | 'grace', hurry: () => boolean, pause: () => Promise<void>): Promise<void> {
     const { hookRunning, releaseHook, runningPreStopHooks } = await import('../ipc/prestop.js');
+    /** The markers as last read: the hooks aimed at us are released from the same read. */
+    let markers: PreStopHook[] = [];
     const refresh = (): void => {
-      for (const hook of runningPreStopHooks(ipcDir(), this.#startTicks)) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
+      markers = runningPreStopHooks(ipcDir(), this.#startTicks);
+      for (const hook of markers) if (!this.#hooks.has(hook.pid)) this.#hooks.set(hook.pid, hook);
     };
     const running = (aimedAtUs: boolean): number[] => {
       const pids: number[] = [];
@@ -69,7 +72,7 @@ export class PreStopHandshake {
       else this.#log.info('preStop hook returned');
     }
 
-    const aimedAtUs = runningPreStopHooks(ipcDir(), this.#startTicks).filter((hook) => hook.target === process.pid);
+    const aimedAtUs = markers.filter((hook) => hook.target === process.pid);
     if (aimedAtUs.length === 0) return;
     for (const hook of aimedAtUs) releaseHook(hook);
     this.#log.info({ pids: aimedAtUs.map((hook) => hook.pid) }, 'released the preStop hook aimed at the supervisor');

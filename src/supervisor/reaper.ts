@@ -71,7 +71,8 @@ export function becomeSubreaper(): void {
 /** Every living (not zombie) descendant of this process, parents before their children. */
 export function livingDescendants(): number[] {
   const found: number[] = [];
-  const queue = childrenOf('self');
+  // Our own children are the main thread's (see the header); a descendant's may be any thread's.
+  const queue = threadChildren(new PidList()).toArray();
   const seen = new Set<number>();
   while (queue.length > 0) {
     const pid = queue.shift()!;
