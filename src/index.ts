@@ -1,4 +1,5 @@
-export { gracefulTerminator, gracefulTerminate, type GracefulTerminatorHandle } from './ipc/terminator.js';
+export { gracefulTerminator, type GracefulTerminatorHandle } from './ipc/terminator.js';
+export { gracefulTerminate } from './ipc/terminate-sender.js';
 export { Deputy, HEALTH_CHECK_HOST_ENV, HEALTH_CHECK_PORT_ENV } from './sdk/deputy.js';
 export { DRAIN_DELAY_ENV, DRAIN_QUIET_ENV, GRACE_PERIOD_ENV } from './sdk/deputy.js';
 export type { DrainableServer } from './sdk/drain-connections.js';

@@ -3,7 +3,8 @@ import t from 'tap';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import unix from 'unix-dgram';
-import { gracefulTerminate, gracefulTerminator } from '../src/ipc/terminator.js';
+import { gracefulTerminator } from '../src/ipc/terminator.js';
+import { gracefulTerminate } from '../src/ipc/terminate-sender.js';
 import { entrypointPidPath, socketPath } from '../src/contract/protocol.js';
 import {
   AlreadyRegisteredError,

@@ -38,7 +38,7 @@ Durations are 500ms, 5s, 1m or a bare number of milliseconds.`,
 };
 
 async function run({ args, options }: ParsedCommandLine): Promise<number> {
-  const { terminateAndWait } = await import('../ipc/terminator.js');
+  const { terminateAndWait } = await import('../ipc/terminate-sender.js');
   const target = (args.pid as number | undefined) ?? readEntrypointPid() ?? 1;
   const wait = options.wait !== false;
   const terminateOptions = { wait, timeoutMs: (options.timeout as number | undefined) ?? DEFAULT_WAIT_MS };

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { MalformedPidFileError } from './errors.js';
+import { MalformedPidFileError, SocketPathTooLongError } from './errors.js';
 import { SETTINGS, settingText } from './settings.js';
 
 /** Environment variable naming the directory that holds the sockets and the pid file. */
@@ -17,7 +17,7 @@ export const TERMINATE_MESSAGE = 'terminate';
 /** File name of the entrypoint pid file inside the IPC directory. */
 export const ENTRYPOINT_PID_FILE = 'deputy-entrypoint.pid';
 /** `sun_path` is 108 bytes including the terminating NUL. */
-export const SOCKET_PATH_MAX_BYTES = 107;
+const SOCKET_PATH_MAX_BYTES = 107;
 /** Highest pid Linux can hand out (`pid_max` ceiling, 2^22). */
 const PID_MAX = 4_194_304;
 
@@ -29,6 +29,12 @@ export function ipcDir(env: NodeJS.ProcessEnv = process.env): string {
 /** `${dir}/graceful-terminator.<pid>.socket` — one unix datagram socket per registered process. */
 export function socketPath(pid: number, dir: string = ipcDir()): string {
   return join(dir, `graceful-terminator.${pid}.socket`);
+}
+
+/** Throws {@link SocketPathTooLongError} when `path` does not fit in a sockaddr_un. */
+export function checkSocketPath(path: string): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > SOCKET_PATH_MAX_BYTES) throw new SocketPathTooLongError(path, bytes, SOCKET_PATH_MAX_BYTES);
 }
 
 /** `${dir}/deputy-entrypoint.pid` — the pid of the process `terminate` is aimed at by default. */

@@ -16,6 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** An error from the addon: a negative errno in `code` and `errno` (1: "congestion"). */
@@ -47,6 +48,14 @@ function loadAddon(): Addon {
   const bindings = createRequire(join(root, 'package.json'))('bindings') as (options: { bindings: string; module_root: string }) => Addon;
   addon = bindings({ bindings: 'unix_dgram.node', module_root: root });
   return addon;
+}
+
+/** The name of an addon error's negative errno (ENOENT, …); a string code as it is. */
+export function errnoName(code: number | string | undefined): string | undefined {
+  if (typeof code === 'string') return code;
+  if (typeof code !== 'number') return undefined;
+  const errno = -code;
+  return Object.entries(osConstants.errno).find(([, value]) => value === errno)?.[0];
 }
 
 function addonError(code: number, syscall: string, message = `${syscall} ${code}`): DatagramError {

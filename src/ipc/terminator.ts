@@ -1,36 +1,15 @@
 /**
- * Both ends of the terminate protocol:
- * - `gracefulTerminator(fn)` — the app registers the function that shuts it down;
- * - `gracefulTerminate(pid)` — the supervisor, the preStop hook or a test asks it to run.
+ * The listening end of the terminate protocol: `gracefulTerminator(fn)`, with which the app (or the
+ * supervisor, for its own socket) registers the function that shuts it down. The sending end,
+ * `gracefulTerminate(pid)`, is terminate-sender.ts.
  */
 import { accessSync, chmodSync, constants as fsConstants, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
-import { DatagramSocket, type DatagramError } from './datagram-socket.js';
-import {
-  AlreadyRegisteredError,
-  IpcDirError,
-  NoSocketError,
-  SocketPathOccupiedError,
-  SocketPathTooLongError,
-  SocketPermissionError,
-  StaleSocketError,
-  TerminateTimeoutError,
-  DeputyError,
-} from '../contract/errors.js';
+import { DatagramSocket, errnoName, type DatagramError } from './datagram-socket.js';
+import { AlreadyRegisteredError, IpcDirError, SocketPathOccupiedError, DeputyError } from '../contract/errors.js';
 import { sdkLog, type LineLogger } from '../log/logger.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
-import {
-  SOCKET_PATH_MAX_BYTES,
-  TERMINATE_MESSAGE,
-  entrypointPidPath,
-  formatPidFile,
-  ipcDir,
-  isTerminateMessage,
-  readEntrypointPid,
-  socketPath,
-} from '../contract/protocol.js';
-import type { GracefulTerminateOptions, GracefulTerminatorOptions } from './types.js';
-import { processGone } from '../contract/proc.js';
+import { TERMINATE_MESSAGE, checkSocketPath, entrypointPidPath, formatPidFile, ipcDir, isTerminateMessage, socketPath } from '../contract/protocol.js';
+import type { GracefulTerminatorOptions } from './types.js';
 import { callForTerminateRequest, type TerminateVia } from './terminate-request.js';
 
 /** What `gracefulTerminator()` returns. */
@@ -53,18 +32,6 @@ const IGNORED_DATAGRAM: RepeatedEvent = { event: 'ignored-datagram', level: 'war
 const TERMINATE_REPEATED: RepeatedEvent = { event: 'terminate-repeated', level: 'info', what: 'repeated terminate requests' };
 const SOCKET_ERROR: RepeatedEvent = { event: 'terminator-socket-error', level: 'warn', what: 'terminator socket errors' };
 const RECEIVE_FAILED: RepeatedEvent = { event: 'terminator-receive-failed', level: 'warn', what: 'failed receives on the terminator socket' };
-
-function errnoName(code: number | string | undefined): string | undefined {
-  if (typeof code === 'string') return code;
-  if (typeof code !== 'number') return undefined;
-  const errno = -code;
-  return Object.entries(osConstants.errno).find(([, value]) => value === errno)?.[0];
-}
-
-function checkSocketPath(path: string): void {
-  const bytes = Buffer.byteLength(path);
-  if (bytes > SOCKET_PATH_MAX_BYTES) throw new SocketPathTooLongError(path, bytes, SOCKET_PATH_MAX_BYTES);
-}
 
 function checkIpcDir(dir: string): void {
   try {
@@ -238,67 +205,3 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
   return handle;
 }
 
-
-function sendDatagram(path: string, payload: Buffer): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const client = new DatagramSocket();
-    client.on('error', (error) => resolve(errnoName(error.code) ?? error.message));
-    client.send(payload, 0, payload.length, path, (error) => {
-      try {
-        client.close();
-      } catch {
-        // nothing to release
-      }
-      if (!error) return resolve(undefined);
-      // unix-dgram reports a full receive queue as the internal code 1, "congestion".
-      resolve(error.code === 1 ? 'EAGAIN' : (errnoName(error.code) ?? error.message));
-    });
-  });
-}
-
-const POLL_MS = 50;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Sends `terminate` to `pid` (default: the entrypoint pid file's pid, else 1). With `wait`
- * (the default) resolves once the process no longer exists, polling every 50 ms; rejects with
- * {@link TerminateTimeoutError} after `timeoutMs`. Rejects with {@link NoSocketError},
- * {@link StaleSocketError}, {@link MalformedPidFileError} or {@link SocketPermissionError}.
- */
-export function gracefulTerminate(pid?: number, options: GracefulTerminateOptions = {}): Promise<void> {
-  return terminateAndWait(pid, options, () => false);
-}
-
-/**
- * {@link gracefulTerminate}, whose wait also ends when `stopWaiting()` turns true (the preStop hook
- * stops once the supervisor, being its target, releases it). Internal: the CLI's entry point.
- */
-export async function terminateAndWait(pid: number | undefined, options: GracefulTerminateOptions, stopWaiting: () => boolean): Promise<void> {
-  const { wait = true, timeoutMs } = options;
-  const dir = ipcDir();
-  const target = pid ?? readEntrypointPid(dir) ?? 1;
-  const path = socketPath(target, dir);
-  checkSocketPath(path);
-  const started = Date.now();
-  const payload = Buffer.from(TERMINATE_MESSAGE);
-
-  for (;;) {
-    const failure = await sendDatagram(path, payload);
-    if (failure === undefined) break;
-    if (failure === 'ENOENT') throw new NoSocketError(target, path, !processGone(target));
-    if (failure === 'ECONNREFUSED') throw new StaleSocketError(target, path, !processGone(target));
-    if (failure === 'EACCES' || failure === 'EPERM') throw new SocketPermissionError(path);
-    if (failure === 'EAGAIN' && (timeoutMs === undefined || Date.now() - started < timeoutMs)) {
-      await sleep(POLL_MS); // the receiver's queue is full: it will drain
-      continue;
-    }
-    if (failure === 'EAGAIN') throw new TerminateTimeoutError(target, timeoutMs ?? 0);
-    throw new DeputyError('EDEPUTY_SEND', `cannot send terminate to ${path}: ${failure}`);
-  }
-
-  if (!wait) return;
-  while (!processGone(target) && !stopWaiting()) {
-    if (timeoutMs !== undefined && Date.now() - started >= timeoutMs) throw new TerminateTimeoutError(target, timeoutMs);
-    await sleep(POLL_MS);
-  }
-}

@@ -1,4 +1,4 @@
-/** Options of the terminate protocol's two ends (see terminator.ts). */
+/** Options of the terminate protocol's two ends (terminator.ts listens, terminate-sender.ts sends). */
 /** Options of `gracefulTerminator(fn, options)`. */
 export interface GracefulTerminatorOptions {
   /**

@@ -15,14 +15,13 @@
 import { sdkLog } from '../log/logger.js';
 import { SETTINGS } from '../contract/settings.js';
 import type { Drain } from './drain.js';
-import { logDrainOutcome, type DrainOutcome } from './drain-outcome.js';
+import { logDelayOutcome, logDrainOutcome, type DrainOutcome } from './drain-outcome.js';
 import { handlersTimeoutMs, shutdownBudget, type ShutdownBudget } from './shutdown-budget.js';
 import type { DelayReason, DeputyShutdown, DrainPhaseOutcome, HandlersOutcome, ShutdownPhase, ShutdownRecord } from './shutdown-record.js';
 import type { TrackedWork } from './tracked-work.js';
 import type { ShutdownHandler } from './types.js';
 
 const GRACE = SETTINGS.gracePeriod.env;
-const DELAY = SETTINGS.drainDelay.env;
 
 export interface ShutdownSettings {
   readonly gracePeriodMs: number;
@@ -145,18 +144,9 @@ export class Shutdown {
     log.info({ phase: 'delay', drainDelayMs, drainQuietMs, capMs }, 'drain delay started; still serving new connections, responses now say Connection: close');
     const reason = await drain.settle(startedAt, drainDelayMs, drainQuietMs, this.#budget.delayCapAt);
     const last = drain.lastConnectionAt;
-    const fields = { phase: 'delay', reason, durationMs: Date.now() - startedAt, lastConnectionAgoMs: last ? Date.now() - last : null };
-    this.#delay = { durationMs: fields.durationMs, reason };
-    if (reason === 'cap' && drainDelayMs >= capMs) {
-      log.warn(fields, `drain delay ended at its cap after ${fields.durationMs} ms, short of ${DELAY} (see the warning above)`);
-    } else if (reason === 'cap') {
-      log.warn(
-        fields,
-        `drain delay ended at its cap after ${fields.durationMs} ms; new connections were still arriving, so endpoint removal is slower than the cap: check the readiness probe (periodSeconds × failureThreshold) and raise ${DELAY}, or ${GRACE} together with terminationGracePeriodSeconds`,
-      );
-    } else {
-      log.info(fields, `drain delay ended (${reason}) after ${fields.durationMs} ms`);
-    }
+    const durationMs = Date.now() - startedAt;
+    this.#delay = { durationMs, reason };
+    logDelayOutcome({ reason, durationMs, lastConnectionAgoMs: last ? Date.now() - last : null }, drainDelayMs >= capMs);
   }
 
   /** HTTP drain and tracked work in parallel, both bounded by the drain deadline. */

@@ -1,15 +1,12 @@
 /**
- * The supervisor's two uses of the terminate socket (src/ipc/terminator.ts): sending `terminate`
+ * The supervisor's two uses of the terminate protocol (src/ipc/): sending `terminate`
  * to the entrypoint named by the pid file, and binding its own socket, so that a `deputy
- * terminate` aimed at the supervisor starts the same sequence as SIGTERM. Both load the
- * terminator lazily: it loads unix-dgram, a native addon the start-up path does without. Kept
+ * terminate` aimed at the supervisor starts the same sequence as SIGTERM. Both load their end
+ * of it lazily: each loads unix-dgram, a native addon the start-up path does without. Kept
  * apart so that supervision.ts carries the sequence, not the socket glue.
  */
 import { readEntrypointPid } from '../contract/protocol.js';
 import type { LineLogger } from '../log/logger.js';
-
-let terminatorModule: Promise<typeof import('../ipc/terminator.js')> | undefined;
-const loadTerminator = (): Promise<typeof import('../ipc/terminator.js')> => (terminatorModule ??= import('../ipc/terminator.js'));
 
 /**
  * Sends `terminate` to the entrypoint named by the pid file at this moment, without waiting for
@@ -27,7 +24,7 @@ export async function sendTerminate(remainingMs: () => number, log: LineLogger):
   if (target === process.pid) reason = 'the entrypoint pid file names the supervisor itself';
   else if (target !== undefined) {
     try {
-      const { gracefulTerminate } = await loadTerminator();
+      const { gracefulTerminate } = await import('../ipc/terminate-sender.js');
       await gracefulTerminate(target, { wait: false, timeoutMs: remainingMs() });
       log.info({ via: 'socket', target }, 'terminate sent');
       return undefined;
@@ -44,7 +41,7 @@ export async function sendTerminate(remainingMs: () => number, log: LineLogger):
  */
 export async function listenOnSupervisorSocket(log: LineLogger, isDone: () => boolean, onTerminate: () => Promise<void>): Promise<void> {
   try {
-    const { listenForTerminate } = await loadTerminator();
+    const { listenForTerminate } = await import('../ipc/terminator.js');
     if (isDone()) return;
     listenForTerminate(
       () => {

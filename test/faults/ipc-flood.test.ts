@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { gracefulTerminate } from '../../src/ipc/terminator.js';
+import { gracefulTerminate } from '../../src/ipc/terminate-sender.js';
 import { isTerminateMessage, socketPath } from '../../src/contract/protocol.js';
 import { FIXTURES, spawnChild, spawnFixture, tempIpcDir, useIpcDir } from '../helpers.js';
 import { flood } from './dgram-flood.js';
