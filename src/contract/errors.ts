@@ -2,6 +2,9 @@
  * Typed errors. Each message says what went wrong and what to check, so a one-line print of
  * `error.message` (as the CLI does) is enough for the person reading a preStop hook failure.
  */
+import { SETTINGS } from './settings.js';
+
+const IPC_DIR = SETTINGS.ipcDir.env;
 
 /** Base class: `code` is a stable machine-readable identifier. */
 export class DeputyError extends Error {
@@ -19,7 +22,7 @@ export class IpcDirError extends DeputyError {
   constructor(dir: string, problem: string, options?: { cause?: unknown }) {
     super(
       'EDEPUTY_IPC_DIR',
-      `IPC directory ${dir} ${problem}: mount an emptyDir at /run or set DEPUTY_IPC_DIR to a writable directory`,
+      `IPC directory ${dir} ${problem}: mount an emptyDir at ${SETTINGS.ipcDir.defaultValue} or set ${IPC_DIR} to a writable directory`,
       options,
     );
     this.dir = dir;
@@ -32,7 +35,7 @@ export class SocketPathTooLongError extends DeputyError {
   constructor(path: string, bytes: number, maxBytes: number) {
     super(
       'EDEPUTY_PATH_TOO_LONG',
-      `socket path ${path} is ${bytes} bytes, over the kernel's ${maxBytes}-byte limit for unix sockets: set DEPUTY_IPC_DIR to a shorter directory`,
+      `socket path ${path} is ${bytes} bytes, over the kernel's ${maxBytes}-byte limit for unix sockets: set ${IPC_DIR} to a shorter directory`,
     );
     this.path = path;
   }
@@ -44,7 +47,7 @@ export class SocketPathOccupiedError extends DeputyError {
   constructor(path: string, what: string) {
     super(
       'EDEPUTY_PATH_OCCUPIED',
-      `${path} exists and is ${what}, not a socket: refusing to follow or delete it; remove it or set DEPUTY_IPC_DIR to another directory`,
+      `${path} exists and is ${what}, not a socket: refusing to follow or delete it; remove it or set ${IPC_DIR} to another directory`,
     );
     this.path = path;
   }
@@ -83,7 +86,7 @@ export class NoSocketError extends DeputyError {
       'EDEPUTY_NO_SOCKET',
       `no graceful-terminator socket for pid ${pid} at ${path}` +
         (running
-          ? ': check that the process called gracefulTerminator() and that both sides use the same DEPUTY_IPC_DIR'
+          ? `: check that the process called gracefulTerminator() and that both sides use the same ${IPC_DIR}`
           : `: process ${pid} is not running; check the pid or the entrypoint pid file`),
     );
     this.pid = pid;
