@@ -9,6 +9,7 @@ import { AlreadyRegisteredError, IpcDirError, SocketPathOccupiedError, DeputyErr
 import { sdkLog, type LineLogger } from '../log/logger.js';
 import { LogLimiter, type RepeatedEvent } from '../log/limit.js';
 import { TERMINATE_MESSAGE, checkSocketPath, entrypointPidPath, formatPidFile, ipcDir, isTerminateMessage, socketPath } from '../contract/protocol.js';
+import { TERMINATION_SIGNALS } from '../contract/signals.js';
 import type { GracefulTerminatorOptions } from './types.js';
 import { callForTerminateRequest, type TerminateVia } from './terminate-request.js';
 
@@ -91,7 +92,7 @@ export function gracefulTerminator(fn: () => unknown, options: GracefulTerminato
 
 /** {@link gracefulTerminator} writing its records with `log`. Internal: the supervisor binds its own socket with it. */
 export function listenForTerminate(fn: () => unknown, options: GracefulTerminatorOptions, log: LineLogger): GracefulTerminatorHandle {
-  const { setEntrypoint = true, signals = ['SIGTERM', 'SIGINT'] } = options;
+  const { setEntrypoint = true, signals = TERMINATION_SIGNALS } = options;
   const pid = process.pid;
   if (registration) throw new AlreadyRegisteredError(pid);
 
