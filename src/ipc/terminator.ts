@@ -205,4 +205,3 @@ export function listenForTerminate(fn: () => unknown, options: GracefulTerminato
   log.debug({ path, pidFile }, 'graceful terminator listening');
   return handle;
 }
-
