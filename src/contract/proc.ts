@@ -163,8 +163,8 @@ export function threadChildren(into: PidList): PidList {
   return into;
 }
 
-/** Direct children of `pid` (all its threads'), from /proc/<pid>/task/<tid>/children. */
-export function childrenOf(pid: number | 'self'): number[] {
+/** Direct children of `pid` (all its threads'), from /proc/<pid>/task/<tid>/children. The supervisor's own are threadChildren(). */
+export function childrenOf(pid: number): number[] {
   const children = new PidList();
   let tasks: string[];
   try {
