@@ -1,5 +1,5 @@
 // Pure functions and in-process pieces: durations, the pid file format, messages, log lines,
-// option validation and the health server's port handling.
+// option validation, the health server's port handling and what a supervision's phase implies.
 import t from 'tap';
 import { createServer } from 'node:net';
 import { parseDuration } from '../src/contract/duration.js';
@@ -8,6 +8,7 @@ import { prettyLine } from '../src/log/pretty.js';
 import { isoTime } from '../src/log/logger.js';
 import { Deputy } from '../src/sdk/deputy.js';
 import { MalformedPidFileError, UsageError } from '../src/contract/errors.js';
+import { childGone, cutShort, hurrying, type Phase } from '../src/supervisor/phase.js';
 import { setEnv } from './helpers.js';
 
 t.test('parseDuration', async (t) => {
@@ -101,4 +102,27 @@ t.test('health server port and host from the environment', async (t) => {
   t.teardown(() => blocker.close());
   const busy = (blocker.address() as { port: number }).port;
   await t.rejects(new Deputy().serve({ host: '127.0.0.1', port: busy }), { message: new RegExp(`port ${busy} is in use; set DEPUTY_HEALTH_CHECK_PORT`) });
+});
+
+t.test("a supervision's phase: when the child is gone and when the waits stop", async (t) => {
+  const timer = setTimeout(() => {}, 0);
+  clearTimeout(timer);
+  const cases: Array<[Phase, boolean, boolean, boolean]> = [
+    // phase, childGone, hurrying, cutShort
+    [{ name: 'running' }, false, false, false],
+    [{ name: 'terminating', sinceMs: 1, timer, signalled: true }, false, false, false],
+    [{ name: 'terminating', sinceMs: 1, timer, signalled: true, forced: 'timeout' }, false, false, false],
+    [{ name: 'child-exited', sinceMs: undefined, hurry: false }, true, false, false],
+    // the timeout or a second SIGINT killed everything: no wait for leftovers, the hooks' grace stays
+    [{ name: 'child-exited', sinceMs: 1, forced: 'timeout', hurry: false }, true, true, false],
+    // a SIGINT after the child exited: every wait stops
+    [{ name: 'child-exited', sinceMs: 1, hurry: true }, true, true, true],
+    [{ name: 'done', status: 0 }, true, true, true],
+  ];
+  for (const [phase, gone, hurry, cut] of cases) {
+    const what = JSON.stringify({ ...phase, timer: undefined });
+    t.equal(childGone(phase), gone, `childGone ${what}`);
+    t.equal(hurrying(phase), hurry, `hurrying ${what}`);
+    t.equal(cutShort(phase), cut, `cutShort ${what}`);
+  }
 });

@@ -9,8 +9,9 @@
  * 4. when the child exits, SIGTERM what it left behind, wait for a running preStop hook (both
  *    bounded by what is left of the timeout), then exit with the child's status.
  * Orphans are reaped all along (src/supervisor/reaper.ts; the preStop handshake is src/supervisor/prestop-handshake.ts).
- * This file is that sequence; how the child is signalled is child-signals.ts, the terminate
- * socket (sent and received) terminate-socket.ts, the end of what the child left leftovers.ts.
+ * This file is that sequence; its state is one value (phase.ts), how the child is signalled is
+ * child-signals.ts, the terminate socket (sent and received) terminate-socket.ts, the end of what
+ * the child left leftovers.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describeExecFailure } from './exec-failure.js';
@@ -24,6 +25,7 @@ import { PreStopHandshake } from './prestop-handshake.js';
 import { ChildSignals, killEverything } from './child-signals.js';
 import { Poll, endLeftovers } from './leftovers.js';
 import { listenOnSupervisorSocket, sendTerminate } from './terminate-socket.js';
+import { childGone, cutShort, hurrying, type ChildExited, type Phase } from './phase.js';
 
 /** A second SIGINT during termination: killed at once, like a shell's Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
@@ -36,24 +38,6 @@ const WARM_UP_DELAY_MS = 50;
 const FORWARDED_SIGNAL: RepeatedEvent = { event: 'forwarded-signal', level: 'info', what: 'forwarded signals' };
 const TERMINATION_SIGNAL_REPEATED: RepeatedEvent = { event: 'termination-signal-repeated', level: 'info', what: 'signals ignored during termination' };
 const ORPHANS_REAPED: RepeatedEvent = { event: 'orphans-reaped', level: 'debug', what: '"orphans reaped" records', sum: 'count' };
-
-/** A hard end: the timeout killed the child, or a second SIGINT did (exit 130). */
-type Forced = 'timeout' | 'interrupted';
-
-/**
- * Where the supervision is. It only moves forward:
- *   running ─(termination signal, socket terminate or preStop hook)─▶ terminating ─(child exits)─▶ child-exited ─▶ done
- *   running ─(the child exits by itself)──────────────────────────────────────────▶ child-exited ─▶ done
- * and to done at once when the command cannot start. `sinceMs` is when the timeout started; a
- * preStop hook starts it without a signal (`signalled` false: the first signal still delivers
- * terminate). `forced` stops the wait for leftovers; after a timeout the preStop hooks still get
- * their grace. `hurry` (a SIGINT after the child exited) stops every wait.
- */
-type Phase =
-  | { readonly name: 'running' }
-  | { readonly name: 'terminating'; readonly sinceMs: number; readonly timer: NodeJS.Timeout; readonly signalled: boolean; readonly forced?: Forced }
-  | { readonly name: 'child-exited'; readonly sinceMs: number | undefined; readonly forced?: Forced; readonly hurry: boolean }
-  | { readonly name: 'done'; readonly status: number };
 
 /** Runs the command under supervision; resolves with the status the supervisor should exit with (rejects with a UsageError for a bad signal option). */
 export function supervise(options: SuperviseOptions): Promise<number> {
@@ -96,23 +80,6 @@ class Supervision {
     this.#timeoutExitCode = options.timeoutExitCode ?? SETTINGS.timeoutExitCode.defaultValue;
     this.#subreaper = options.subreaper ?? false;
     this.#signals = new ChildSignals(options);
-  }
-
-  /** The child has exited (or never started): nothing is left to signal. */
-  get #childGone(): boolean {
-    return this.#phase.name === 'child-exited' || this.#phase.name === 'done';
-  }
-
-  /** Stop waiting for leftovers and preStop hooks: cut short by a SIGINT, or everything was killed. */
-  get #hurry(): boolean {
-    const phase = this.#phase;
-    return this.#cutShort || (phase.name === 'child-exited' && phase.forced !== undefined);
-  }
-
-  /** A SIGINT after the child exited: not even the preStop hooks' grace is waited for. */
-  get #cutShort(): boolean {
-    const phase = this.#phase;
-    return phase.name === 'done' || (phase.name === 'child-exited' && phase.hurry);
   }
 
   run(): Promise<number> {
@@ -186,9 +153,9 @@ class Supervision {
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
-    const sent = this.#childGone ? undefined : this.#signals.send(this.#childPid, signal);
+    const sent = childGone(this.#phase) ? undefined : this.#signals.send(this.#childPid, signal);
     const to = this.#signals.targetOf(this.#childPid);
-    const changed = !this.#childGone && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
+    const changed = !childGone(this.#phase) && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
     this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
 
@@ -241,7 +208,7 @@ class Supervision {
   /** `terminate` to the entrypoint named by the pid file, else the rewrite of `signal` to the child. */
   async #deliver(signal: NodeJS.Signals): Promise<void> {
     const reason = await sendTerminate(() => this.#remainingMs(), this.#log);
-    if (reason === undefined || this.#childGone) return;
+    if (reason === undefined || childGone(this.#phase)) return;
     this.#signals.sendInstead(this.#childPid, signal, reason, this.#log);
   }
 
@@ -268,16 +235,16 @@ class Supervision {
   };
 
   async #finish(childStatus: number): Promise<void> {
-    const { sinceMs, forced } = this.#phase as Extract<Phase, { name: 'child-exited' }>;
+    const { sinceMs, forced } = this.#phase as ChildExited;
     if (forced === undefined) {
       const deadline = (sinceMs ?? Date.now()) + this.#timeoutMs;
-      await endLeftovers(deadline, { log: this.#log, limited: this.#limited, reaper: this.#reaper, hurry: () => this.#hurry, poll: this.#poll });
-      await this.#hooks.awaitHooks(deadline, () => this.#hurry, () => this.#poll.pause());
+      await endLeftovers(deadline, { log: this.#log, limited: this.#limited, reaper: this.#reaper, hurry: () => hurrying(this.#phase), poll: this.#poll });
+      await this.#hooks.awaitHooks(deadline, () => hurrying(this.#phase), () => this.#poll.pause());
     } else {
       this.#killEverything();
       // A hook aimed at the app sees it gone within its poll: let it return rather than cut it off
-      // (not `#hurry`, which is true from here on: the timeout forced the end).
-      if (forced === 'timeout') await this.#hooks.awaitHooks('grace', () => this.#cutShort, () => this.#poll.pause());
+      // (not `hurrying`, which is true from here on: the timeout forced the end).
+      if (forced === 'timeout') await this.#hooks.awaitHooks('grace', () => cutShort(this.#phase), () => this.#poll.pause());
     }
     this.#reaper?.sweep();
     this.#settle(forced === 'interrupted' ? EXIT_INTERRUPTED : forced === 'timeout' ? this.#timeoutExitCode : childStatus);
@@ -291,7 +258,7 @@ class Supervision {
 
   /** SIGKILL to the child's process group, the child, and every living descendant. */
   #killEverything(): void {
-    killEverything(this.#childGone ? undefined : this.#childPid);
+    killEverything(childGone(this.#phase) ? undefined : this.#childPid);
   }
 
   #settle(status: number): void {
