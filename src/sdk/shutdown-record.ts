@@ -92,3 +92,27 @@ export interface ShutdownRecord {
     readonly cutNames: readonly string[];
   };
 }
+
+/** How the final record is written. */
+export interface Ending {
+  readonly level: 'info' | 'error' | 'fatal';
+  readonly msg: string;
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * How a shutdown ends once its handlers are done: failureExitCode when tracked work was cut at the
+ * drain deadline or the shutdown followed a crash, else 0.
+ */
+export function endingAfterHandlers(trackedCut: number, how: DeputyShutdown, failureExitCode: number): { code: number; ending: Ending } {
+  if (trackedCut > 0) {
+    return {
+      code: failureExitCode,
+      ending: { level: 'error', msg: `shutdown finished with ${trackedCut} tracked work cut at the drain deadline (see the warning above); exiting with failureExitCode` },
+    };
+  }
+  if (how.cause === 'crash') {
+    return { code: failureExitCode, ending: { level: 'error', msg: 'shutdown after a crash finished; exiting with failureExitCode', fields: { err: how.error } } };
+  }
+  return { code: 0, ending: { level: 'info', msg: 'shutdown complete' } };
+}

@@ -17,7 +17,7 @@ import { SETTINGS } from '../contract/settings.js';
 import type { Drain } from './drain.js';
 import { logDelayOutcome, logDrainOutcome, type DrainOutcome } from './drain-outcome.js';
 import { handlersTimeoutMs, shutdownBudget, type ShutdownBudget } from './shutdown-budget.js';
-import type { DelayReason, DeputyShutdown, DrainPhaseOutcome, HandlersOutcome, ShutdownPhase, ShutdownRecord } from './shutdown-record.js';
+import { endingAfterHandlers, type DelayReason, type DeputyShutdown, type DrainPhaseOutcome, type Ending, type HandlersOutcome, type ShutdownPhase, type ShutdownRecord } from './shutdown-record.js';
 import type { TrackedWork } from './tracked-work.js';
 import type { ShutdownHandler } from './types.js';
 
@@ -37,13 +37,6 @@ export interface ShutdownParts {
   readonly handlers: readonly ShutdownHandler[];
   /** Called as `drain` and `handlers` begin, and with `done` and the record at the end (the Deputy announces `delay`). */
   readonly onPhase: (phase: ShutdownPhase, record?: ShutdownRecord) => void;
-}
-
-/** How the final record is written. */
-interface Ending {
-  readonly level: 'info' | 'error' | 'fatal';
-  readonly msg: string;
-  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export class Shutdown {
@@ -230,16 +223,7 @@ export class Shutdown {
     } finally {
       clearTimeout(timer);
     }
-    if (this.#trackedCut > 0) {
-      return {
-        code: failureExitCode,
-        ending: { level: 'error', msg: `shutdown finished with ${this.#trackedCut} tracked work cut at the drain deadline (see the warning above); exiting with failureExitCode` },
-      };
-    }
-    if (this.#how.cause === 'crash') {
-      return { code: failureExitCode, ending: { level: 'error', msg: 'shutdown after a crash finished; exiting with failureExitCode', fields: { err: this.#how.error } } };
-    }
-    return { code: 0, ending: { level: 'info', msg: 'shutdown complete' } };
+    return endingAfterHandlers(this.#trackedCut, this.#how, failureExitCode);
   }
 
   /** Writes the final record and exits. */
