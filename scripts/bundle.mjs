@@ -56,8 +56,9 @@ for (const name of BUNDLED_COMMANDS) {
     plugins: [withoutNodeModule],
     // Strings come out escaped to ASCII; comments esbuild keeps are made ASCII below.
     charset: 'ascii',
-    // Error class names reach the logs (the `type` of a serialised error).
-    keepNames: true,
+    // No keepNames: nothing is minified, so names stay as written; its __name() call per function
+    // cost start-up time. Error class names reach the logs: test/bundle.test.ts fails if esbuild
+    // renamed a class (it does when two share a name).
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',

@@ -36,6 +36,14 @@ for (const name of BUNDLED_COMMANDS) {
     if (name === 'supervise') t.ok(packages.includes('koffi') && packages.includes('unix-dgram'), `the check sees both addons in the supervise bundle (${packages.join(', ')})`);
     // Node reads a file with one non-ASCII character into a two-byte string: slower to read and compile.
     t.notMatch(text, /[^\x00-\x7f]/, 'ASCII only');
+    // Error class names reach the logs (the `type` of a serialised error). The bundle is built
+    // without esbuild's keepNames (its __name() calls cost start-up time), so a class esbuild
+    // renamed (two classes of one name: Foo and Foo2) would log the wrong type.
+    // (Inside its lazy module wrappers esbuild writes `Name = class extends …`: named by the assignment.)
+    const classes = [...text.matchAll(/\bclass (?!extends\b)([A-Za-z_$][\w$]*)|([A-Za-z_$][\w$]*) = class\b/g)].map((match) => match[1] ?? match[2]!);
+    t.ok(classes.includes('UsageError'), `the check sees the error classes (${classes.join(', ')})`);
+    const sourceClasses = new Set(inputs.flatMap((input) => [...readFileSync(join(ROOT, 'src', input), 'utf8').matchAll(/\bclass ([A-Za-z_$][\w$]*)/g)].map((match) => match[1]!)));
+    t.same(classes.filter((name) => !sourceClasses.has(name)), [], 'every class keeps its source name');
   });
 
   t.test(`bin/deputy.js runs ${name} from its bundle, without the ES module loader`, async (t) => {
