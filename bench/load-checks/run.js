@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { loadTool, median, throughput } from '../http-load.js';
+import { loadTool, median, onServerCore, placement, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
@@ -24,7 +24,8 @@ process.on('exit', () => {
 
 /** Starts app.js; resolves with its ports and a function asking for its CPU time (µs). */
 async function startApp(loadChecks) {
-  const child = spawn(process.execPath, [join(here, 'app.js')], {
+  const [command, ...args] = onServerCore([process.execPath, join(here, 'app.js')]);
+  const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent', LOAD_CHECKS: loadChecks ? '1' : '0' },
   });
@@ -77,6 +78,6 @@ const rows = [
   [`idle app with eventLoopCheck, CPU over ${idleSeconds} s`, `${share(1).toFixed(2)} % of a core`, `without: ${share(0).toFixed(2)} %`, `+${(share(1) - share(0)).toFixed(2)} %`, '≤ +1 %'],
   ['/readyz (eventLoopCheck + memoryCheck), server CPU per request (median)', `${cpu[1].toFixed(1)} µs`, `bare node:http: ${cpu[0].toFixed(1)} µs`, `capacity ${(cpu[0] / cpu[1]).toFixed(2)}×`, '≥ 0.90×'],
 ];
-console.log(`\nLoad checks benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds; Node ${process.version}\n`);
+console.log(`\nLoad checks benchmark — ${loadTool()} (${placement()}), ${seconds} s × ${rounds} rounds; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 process.exit(0);

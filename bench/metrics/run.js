@@ -14,14 +14,15 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { loadTool, median, throughput } from '../http-load.js';
+import { loadTool, median, onServerCore, placement, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 20);
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
 
-const servers = spawn(process.execPath, [`${here}servers.js`], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
+const [serversCommand, ...serversArgs] = onServerCore([process.execPath, `${here}servers.js`]);
+const servers = spawn(serversCommand, serversArgs, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
 const stopServers = () => {
   if (servers.exitCode === null && servers.signalCode === null) process.kill(servers.pid, 'SIGKILL');
 };
@@ -116,5 +117,5 @@ const rows = [
   ],
   ['the same exposition in process, registry.metrics(): median; max', `${inProcess.median.toFixed(2)} ms; ${inProcess.max.toFixed(2)} ms`, '—', '—', '(context)'],
 ];
-console.log(`\nMetrics benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds; prom-client registry; Node ${process.version}\n`);
+console.log(`\nMetrics benchmark — ${loadTool()} (${placement()}), ${seconds} s × ${rounds} rounds; prom-client registry; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

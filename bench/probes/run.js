@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTool, median, throughput } from '../http-load.js';
+import { loadTool, median, onServerCore, placement, throughput } from '../http-load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const deputyBin = fileURLToPath(new URL('../../bin/deputy.js', import.meta.url));
@@ -22,7 +22,8 @@ const rounds = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 20);
 
 
 // Start the servers and read their ports.
-const servers = spawn(process.execPath, [join(here, 'servers.js')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
+const [serversCommand, ...serversArgs] = onServerCore([process.execPath, join(here, 'servers.js')]);
+const servers = spawn(serversCommand, serversArgs, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, DEPUTY_LOG_LEVEL: 'silent' } });
 const stopServers = () => {
   if (servers.exitCode === null && servers.signalCode === null) process.kill(servers.pid, 'SIGKILL');
 };
@@ -137,5 +138,5 @@ const rows = [
   ['`deputy probe --live` wall time (median)', `${probeMs.toFixed(1)} ms`, `node -e 0: ${nodeMs.toFixed(1)} ms`, `+${(probeMs - nodeMs).toFixed(1)} ms`, '≤ +30 ms'],
 ];
 rows.push(['`deputy probe --live` CPU time, user + system (mean)', `${probeCpuMs.toFixed(1)} ms`, `node -e 0: ${nodeCpuMs.toFixed(1)} ms`, `+${(probeCpuMs - nodeCpuMs).toFixed(1)} ms`, '(context)']);
-console.log(`\nProbes benchmark — ${loadTool()}, ${seconds} s × ${rounds} rounds, ${tool} for start-up; Node ${process.version}\n`);
+console.log(`\nProbes benchmark — ${loadTool()} (${placement()}), ${seconds} s × ${rounds} rounds, ${tool} for start-up; Node ${process.version}\n`);
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
