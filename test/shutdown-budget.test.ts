@@ -49,7 +49,7 @@ t.test('the drain keeps max(1 s, a quarter), at most half', async (t) => {
 });
 
 t.test('a delay that does not fit is cut, with a warning naming both variables', async (t) => {
-  // As in test/drain.test.ts: grace 3 s, handlers 1 s, so delay and drain share 2 s and the
+  // As in test/drain-budget.test.ts: grace 3 s, handlers 1 s, so delay and drain share 2 s and the
   // drain keeps 1 s.
   const b = budget({ gracePeriodMs: 3000, shutdownHandlerTimeoutMs: 1000, drainDelayMs: 3000 });
   t.equal(b.delayCapAt - START, 1000);

@@ -1,47 +1,15 @@
-// Prometheus metrics through a real prom-client registry scraped over HTTP: values through the
-// lifecycle (not started → ready → shutting down), check results, attached-server connections,
-// the token gate, /metrics on the app's port, and prom-client never loaded without a registry.
+// Prometheus metrics through a real prom-client registry scraped over HTTP, their values: through
+// the lifecycle (not started → ready → shutting down), attached-server connections, tracked work,
+// shutdown phases and cut requests, and check results (timeouts, cache hits, liveness).
 process.env.DEPUTY_LOG_LEVEL = 'silent';
 import t from 'tap';
-import type { Test } from 'tap';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import client from 'prom-client';
-import Koa from 'koa';
-import Fastify from 'fastify';
-import deputyPlugin from '../src/fastify.js';
-import { Deputy, NotReady, withProbes, koaProbes } from '../src/index.js';
-import { ROOT, setEnv, spawnFixture } from './helpers.js';
-import { get, listen, serve } from './probe-http.js';
-
-/** Samples of an exposition, keyed `name{k="v",…}` with the labels sorted. */
-function parse(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not an exposition line: ${line}`);
-    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => `${m[1]}="${m[2]}"`).sort();
-    samples.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
-  }
-  return samples;
-}
-
-/** The key `parse` gives a sample. */
-function key(name: string, labels: Record<string, string> = {}): string {
-  return `${name}{${Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .sort()
-    .join(',')}}`;
-}
-
-async function scrape(t: Test, port: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const answer = await get(port, '/metrics', headers);
-  t.equal(answer.status, 200, 'scrape answered 200');
-  return parse(answer.text);
-}
+import { Deputy } from '../src/index.js';
+import { spawnFixture } from './helpers.js';
+import { get, serve } from './probe-http.js';
+import { key, parse, scrape } from './metrics-helpers.js';
 
 /** deputy_shutdown_phase_seconds by phase, for the phases present, in order. */
 function phases(samples: Map<string, number>): Record<string, number | undefined> {
@@ -202,88 +170,6 @@ t.test('a drain deadline cuts a request: counted once cut, while the handlers ru
   await app.exited;
 });
 
-t.test('DEPUTY_HEALTH_TOKEN gates /metrics (401 without, 200 with); probes stay open', async (t) => {
-  t.teardown(setEnv('DEPUTY_HEALTH_TOKEN', 's3cret'));
-  const deputy = new Deputy({ registry: new client.Registry() }).addReadinessCheck('db', () => {
-    throw new NotReady('down', 'connection refused by db');
-  });
-  deputy.readied();
-  const port = await serve(t, deputy);
-
-  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic czNjcmV0' }, { authorization: 'Bearer s3cret-and-more' }]) {
-    const answer = await get(port, '/metrics', headers);
-    t.equal(answer.status, 401, `401 with ${JSON.stringify(headers)}`);
-    t.same(answer.json, { error: 'unauthorized' });
-    t.notMatch(answer.text, /deputy_/, 'no metrics leak');
-  }
-  const head = await new Promise<{ status: number; auth: unknown }>((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', method: 'HEAD', agent: false }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode!, auth: res.headers['www-authenticate'] });
-    })
-      .on('error', reject)
-      .end();
-  });
-  t.same(head, { status: 401, auth: 'Bearer' }, 'HEAD too, with WWW-Authenticate');
-  const m = await scrape(t, port, { authorization: 'Bearer s3cret' });
-  t.equal(m.get(key('deputy_up', { probe: 'live' })), 1, '200 with the token');
-
-  t.equal((await get(port, '/healthz')).status, 200, 'liveness needs no token');
-  const ready = await get(port, '/readyz?verbose');
-  t.same([ready.status, ready.json], [503, { status: 'not_ready', reasons: ['db:down'] }], 'readiness needs no token; verbose detail still does');
-  t.equal((await get(port, '/startupz')).status, 200, 'startup needs no token');
-});
-
-t.test('without a registry /metrics is 404 (or the app’s) and prom-client is never loaded', async (t) => {
-  const app = spawnFixture(t, 'metrics-absent.js');
-  const serving = await app.waitForLog('serving');
-  const health = await get(serving.port as number, '/metrics');
-  t.same([health.status, health.json], [404, { error: 'not_found' }], 'health server: 404');
-  t.equal((await get(serving.port as number, '/readyz')).status, 200, 'the check ran');
-  const onApp = await get(serving.appPort as number, '/metrics');
-  t.same([onApp.status, onApp.text], [200, 'app answered /metrics'], 'app port: passed on to the app');
-  app.send('modules');
-  const modules = await app.waitForLog('modules');
-  t.same(modules.promClient, [], 'no prom-client module loaded');
-});
-
-t.test('with a registry, /metrics is served on the app port too (node:http, Koa)', async (t) => {
-  const registry = new client.Registry();
-  const deputy = new Deputy({ registry });
-  const plain = await listen(t, createServer(withProbes(deputy, (_req, res) => res.end('app'))));
-  const koa = new Koa();
-  koa.use(koaProbes(deputy));
-  koa.use((ctx) => {
-    ctx.body = 'koa app';
-  });
-  const koaPort = await listen(t, createServer(koa.callback()));
-  for (const port of [plain, koaPort]) {
-    const answer = await get(port, '/metrics?x=1');
-    t.equal(answer.status, 200);
-    t.equal(parse(answer.text).get(key('deputy_up', { probe: 'startup' })), 0);
-    t.equal((await get(port, '/other')).status, 200, 'other paths pass on');
-  }
-  const post = await new Promise<number>((resolve, reject) => {
-    request({ host: '127.0.0.1', port: plain, path: '/metrics', method: 'POST', agent: false }, (res) => resolve(res.resume().statusCode!))
-      .on('error', reject)
-      .end();
-  });
-  t.equal(post, 405, 'POST /metrics → 405');
-});
-
-t.test('the Fastify plugin serves /metrics with a registry, and leaves it to the app without', async (t) => {
-  for (const registry of [new client.Registry(), undefined]) {
-    const app = Fastify();
-    t.teardown(() => app.close());
-    await app.register(deputyPlugin, { deputy: new Deputy({ registry }), close: false });
-    if (registry === undefined) app.get('/metrics', async () => 'app metrics');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const answer = await get((app.server.address() as { port: number }).port, '/metrics');
-    if (registry) t.equal(parse(answer.text).get(key('deputy_up', { probe: 'live' })), 1, 'with a registry: ours');
-    else t.same([answer.status, answer.text], [200, 'app metrics'], "without: the app's route");
-  }
-});
-
 t.test('check runs: timeouts counted with their reason, cache hits are not runs, liveness labelled live', async (t) => {
   const registry = new client.Registry();
   const deputy = new Deputy({ registry })
@@ -305,43 +191,4 @@ t.test('check runs: timeouts counted with their reason, cache hits are not runs,
   t.equal(m.get(key('deputy_check_up', { check: 'cached', probe: 'ready' })), 1);
   t.equal(m.get(key('deputy_check_failures_total', { check: 'loop', probe: 'live', reason: 'loop' })), 1, 'a plain error: reason is the check name');
   t.same(up(m), { live: 0, ready: 0, startup: 1 });
-});
-
-t.test('an OpenMetrics registry gets its own content type', async (t) => {
-  const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
-  const deputy = new Deputy({ registry }).addLivenessCheck('loop', () => {
-    throw new Error('stalled');
-  });
-  const port = await serve(t, deputy);
-  await get(port, '/livez');
-  const answer = await new Promise<{ type: unknown; text: string }>((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ type: res.headers['content-type'], text }));
-    })
-      .on('error', reject)
-      .end();
-  });
-  t.equal(answer.type, client.Registry.OPENMETRICS_CONTENT_TYPE);
-  t.match(answer.text, /^deputy_check_failures_total\{check="loop",probe="live",reason="loop"\} 1$/m);
-  t.match(answer.text, /# EOF\n$/);
-});
-
-t.test('a registry is checked: not a registry, or one another Deputy already uses', async (t) => {
-  t.throws(() => new Deputy({ registry: {} as never }), { code: 'EDEPUTY_USAGE', message: /takes a prom-client Registry/ });
-  const registry = new client.Registry();
-  new Deputy({ registry });
-  t.throws(() => new Deputy({ registry }), { code: 'EDEPUTY_USAGE', message: /already has a metric named deputy_up/ });
-});
-
-t.test('docs/metrics.md lists every metric with its type', async (t) => {
-  const registry = new client.Registry();
-  new Deputy({ registry });
-  const docs = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
-  const metrics = await registry.getMetricsAsJSON();
-  t.ok(metrics.length >= 10);
-  for (const metric of metrics) {
-    t.match(docs, new RegExp(`^\\| \`${metric.name}\` \\| ${metric.type} \\|`, 'm'), `${metric.name} (${metric.type}) is in the table`);
-  }
 });
