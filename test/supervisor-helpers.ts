@@ -7,7 +7,6 @@ import type { Test } from 'tap';
 import { childrenOf, readProcStat } from '../src/contract/proc.js';
 import { DEPUTY_BIN, FIXTURES, UNSHARE, pid1Unavailable as pid1UnavailableHere, spawnChild, tempIpcDir, type Child, type LogRecord } from './helpers.js';
 
-// --kill-child: should a test end before it found PID 1, killing unshare (by pid) ends the namespace.
 export const NODE = process.execPath;
 
 /** A real PID 1 here, and nsenter to look inside its namespace. */
@@ -41,6 +40,8 @@ export async function supervise(t: Test, args: readonly string[], options: Super
   const { pid1 = true, cwd } = options;
   const dir = options.env?.DEPUTY_IPC_DIR ?? tempIpcDir(t);
   const env = { DEPUTY_IPC_DIR: dir, ...options.env };
+  // UNSHARE has --kill-child: should a test end before it found PID 1, killing unshare (by pid)
+  // ends the namespace.
   const command = [...(pid1 ? ['unshare', ...UNSHARE] : []), NODE, DEPUTY_BIN, 'supervise', ...args];
   const child =
     cwd === undefined
