@@ -153,9 +153,10 @@ class Supervision {
   };
 
   readonly #onForwardedSignal = (signal: NodeJS.Signals): void => {
-    const sent = childGone(this.#phase) ? undefined : this.#signals.send(this.#childPid, signal);
+    const gone = childGone(this.#phase);
+    const sent = gone ? undefined : this.#signals.send(this.#childPid, signal);
     const to = this.#signals.targetOf(this.#childPid);
-    const changed = !childGone(this.#phase) && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
+    const changed = !gone && sent !== signal ? (sent ?? 'nothing (rewritten to 0)') : undefined;
     this.#limited.log(FORWARDED_SIGNAL, { signal, forwardedTo: sent ? to : undefined, sent: changed }, 'signal received');
   };
 

@@ -81,7 +81,7 @@ function resolveDependency(fromDir: string, name: string): string | undefined {
 }
 
 /** The package's runtime dependency closure, as paths relative to ROOT. */
-export function runtimeDependencies(): string[] {
+function runtimeDependencies(): string[] {
   const found = new Set<string>();
   const visit = (packageDir: string): void => {
     const manifest = JSON.parse(readFileSync(join(ROOT, packageDir, 'package.json'), 'utf8')) as PackageJson;
