@@ -80,6 +80,26 @@ t.test('a server that accepts but never answers → 1 after DEPUTY_PROBE_TIMEOUT
   t.match(result.stdout, /no answer within 0\.2s/);
 });
 
+t.test('a server that keeps the connection open after a whole answer → judged at DEPUTY_PROBE_TIMEOUT', async (t) => {
+  // HTTP/1.0 asks the server to close; one that does not is read until the deadline, then judged
+  // on what came, its body cut at Content-Length.
+  const port = await listen(t, (socket) =>
+    socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\n{"status":"ok"}trailing')),
+  );
+  const started = Date.now();
+  const result = await probe(['live', String(port)], { DEPUTY_PROBE_TIMEOUT: '0.3' });
+  t.equal(result.status, 0);
+  t.equal(result.stdout, 'live: healthy: 200 {"status":"ok"}\n');
+  t.ok(Date.now() - started >= 300, 'it waited for the close until the deadline');
+});
+
+t.test('a status line and headers cut short by a close → judged on the status', async (t) => {
+  const port = await listen(t, (socket) => socket.once('data', () => socket.end('HTTP/1.1 503 Service Unavailable\r\nx-partial: yes')));
+  const result = await probe(['ready', String(port)]);
+  t.equal(result.status, 1);
+  t.equal(result.stdout, 'ready: unhealthy: 503 \n');
+});
+
 t.test('a non-HTTP answer → 2 (as deputy probe); a 500 → 1', async (t) => {
   const garbage = await listen(t, (socket) => socket.end('SSH-2.0-OpenSSH\r\n'));
   const result = await probe(['live', String(garbage)]);
