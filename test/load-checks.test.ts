@@ -28,7 +28,7 @@ t.test('memoryCheck reuses a reading for refreshMs', async (t) => {
   t.ok(process.memoryUsage().heapUsed > used + 64 * 1024 * 1024, 'now over the bound');
   t.doesNotThrow(() => check(new AbortController().signal), 'the reading is reused within refreshMs');
   const fresh = memoryCheck({ maxHeapUsedBytes: used + 64 * 1024 * 1024, refreshMs: 0 });
-  t.throws(() => fresh(new AbortController().signal), { detail: 'memory' }, 'a fresh reading sees it');
+  t.throws(() => fresh(new AbortController().signal), { name: 'NotReady', detail: 'memory' }, 'a fresh reading sees it');
   t.ok(ballast.length > 0);
 });
 

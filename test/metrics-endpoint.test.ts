@@ -23,7 +23,8 @@ t.test('DEPUTY_HEALTH_TOKEN gates /metrics (401 without, 200 with); probes stay 
   deputy.readied();
   const port = await serve(t, deputy);
 
-  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic czNjcmV0' }, { authorization: 'Bearer s3cret-and-more' }]) {
+  const wrong: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic czNjcmV0' }, { authorization: 'Bearer s3cret-and-more' }];
+  for (const headers of wrong) {
     const answer = await get(port, '/metrics', headers);
     t.equal(answer.status, 401, `401 with ${JSON.stringify(headers)}`);
     t.same(answer.json, { error: 'unauthorized' });
@@ -98,7 +99,8 @@ t.test('the Fastify plugin serves /metrics with a registry, and leaves it to the
 });
 
 t.test('an OpenMetrics registry gets its own content type', async (t) => {
-  const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
+  const registry = new client.Registry<typeof client.Registry.OPENMETRICS_CONTENT_TYPE>();
+  registry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
   const deputy = new Deputy({ registry }).addLivenessCheck('loop', () => {
     throw new Error('stalled');
   });

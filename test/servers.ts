@@ -26,7 +26,7 @@ export function freePort(): Promise<number> {
 /** Skips the test with `reason`, or fails it when CI=true (CI must run every suite). */
 export function unavailable(t: Test, what: string, reason: string): void {
   if (process.env.CI === 'true') t.fail(`${what} cannot be started under CI=true: ${reason}`);
-  else t.skip(`${what} unavailable: ${reason}`);
+  else t.skip(`${what} unavailable: ${reason}`, () => {});
 }
 
 /** A running (or stopped) server. */

@@ -81,7 +81,7 @@ t.test('terminate during a tracked job: the signal aborts at once, the job finis
     tracked: { inFlightAtStart: 1, startedDuringShutdown: 1, finished: 2, failed: 0, cut: 0, cutNames: [] },
   });
   for (const phase of ['delay', 'drain', 'handlers'] as const) {
-    t.type((record.phases as Record<string, { durationMs: unknown }>)[phase].durationMs, 'number', `${phase} duration`);
+    t.type((record.phases as Record<string, { durationMs: unknown } | undefined>)[phase]?.durationMs, 'number', `${phase} duration`);
   }
 
   const observed = app.logs.filter((r) => r.msg === 'observed');

@@ -3,7 +3,7 @@
  * memory, killed by pid at a hard deadline), TCP servers that misbehave on purpose, and waiting
  * for a condition with a bounded deadline instead of sleeping.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Test } from 'tap';

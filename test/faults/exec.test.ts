@@ -7,7 +7,6 @@
 // entrypoint with it too. It comes from what the entrypoint adds at run time — a NODE_OPTIONS
 // preload for `deputy supervise`, a BASH_ENV file for the shim (test/fixtures/grow-exec-args.*).
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

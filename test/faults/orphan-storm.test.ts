@@ -4,7 +4,6 @@
 // supervisor's anonymous memory by ≈ 15 MB over the first 500 orphans, ≈ 20 MB over 3,000.
 // Memory is read from outside, in /proc/<pid>/status.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childrenOf, readProcStat } from '../../src/contract/proc.js';
