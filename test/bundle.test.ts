@@ -30,7 +30,7 @@ for (const name of BUNDLED_COMMANDS) {
     const text = readFileSync(bundle, 'utf8');
     const required = [...text.matchAll(/\brequire\("([^"]+)"\)|\bimport\("([^"]+)"\)/g)].map((match) => match[1] ?? match[2]!);
     t.same(required.filter((specifier) => !specifier.startsWith('node:')), [], 'require() and import() of node: built-ins only');
-    // esbuild writes createRequire(...)("x") as (0, import_node_module.createRequire)(importMetaUrl)("x").
+    // esbuild writes createRequire(...)("x") as (0, import_node_module.createRequire)(importMeta.url)("x").
     const packages = [...text.matchAll(/createRequire\)?\([^)]*\)\("([^"]+)"\)|\.resolve\("([^"/]+)\//g)].map((match) => match[1] ?? match[2]!);
     t.same(packages.filter((specifier) => !['koffi', 'unix-dgram'].includes(specifier)), [], 'packages: the native addons only, loaded when needed');
     if (name === 'supervise') t.ok(packages.includes('koffi') && packages.includes('unix-dgram'), `the check sees both addons in the supervise bundle (${packages.join(', ')})`);

@@ -4,7 +4,9 @@ import t from 'tap';
 import { join } from 'node:path';
 import { spec, superviseOptions } from '../src/cli/supervise.js';
 import { parseCommandLine } from '../src/cli/command.js';
-import { FIXTURES, runDeputy, spawnChild, type LogRecord } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { DEPUTY_BIN, FIXTURES, runDeputy, spawnChild, tempIpcDir, type LogRecord } from './helpers.js';
+import { unavailable } from './servers.js';
 import { NODE } from './supervisor-helpers.js';
 
 t.test('usage: --help documents every option and variable; errors exit 2 naming the problem', async (t) => {
@@ -85,4 +87,14 @@ t.test('deputy supervise options: one parser for flags and variables; bad values
     [['x'], { DEPUTY_TIMEOUT_EXIT_CODE: '-1' }, /DEPUTY_TIMEOUT_EXIT_CODE.*0 to 255/],
   ];
   for (const [argv, env, message] of invalid) t.throws(() => parse(argv, env), { code: 'EDEPUTY_USAGE', message }, `${JSON.stringify(argv)} ${JSON.stringify(env)}`);
+});
+
+t.test('on a terminal the records are readable lines; a signal death is 128 + its number', async (t) => {
+  // `script` gives the supervisor a pseudo-terminal for stderr; the logger decides at its first line.
+  const command = `${NODE} ${DEPUTY_BIN} supervise -- sh -c 'kill -USR2 $$'`;
+  const run = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DEPUTY_IPC_DIR: tempIpcDir(t) } });
+  if (run.error !== undefined) return unavailable(t, 'script (util-linux)', run.error.message);
+  t.equal(run.status, 128 + 12, 'the child died of SIGUSR2 (12): 140');
+  t.match(run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[\d+\] child exited component=supervisor .*signal=SIGUSR2 status=140/m);
+  t.notMatch(run.stdout, /"level"/, 'no JSON on a terminal');
 });

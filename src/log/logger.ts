@@ -6,7 +6,6 @@
  * starts on every container start, and pino would cost it ≈ 12 ms and 5 MB (bench/supervisor).
  */
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import { LOG_LEVELS, SETTINGS, type LogLevel } from '../contract/settings.js';
 import { prettyLine } from './pretty.js';
 
@@ -56,8 +55,9 @@ export function createLineLogger(component: string, level = process.env[SETTINGS
   const chosen: LogLevel = level && isLevel(level) ? level : SETTINGS.logLevel.defaultValue;
   const threshold = LOG_LEVELS[chosen];
   // isatty(2), not process.stderr.isTTY: the getter builds a whole stream (a socket for a pipe) that
-  // writeSync never uses, at a cost to every start-up.
-  const pretty = isatty(2);
+  // writeSync never uses. Asked at the first line written, so that a start that writes none (the
+  // supervisor below `info`) does not load node:tty.
+  let pretty: boolean | undefined;
   const method = (label: Exclude<LogLevel, 'silent'>): LogMethod => {
     const value = LOG_LEVELS[label];
     return ((first: Fields | string, msg?: string) => {
@@ -71,7 +71,7 @@ export function createLineLogger(component: string, level = process.env[SETTINGS
       if (text !== undefined) record.msg = text;
       const line = `${JSON.stringify(record)}\n`;
       try {
-        writeSync(2, pretty ? prettyLine(line) : line);
+        writeSync(2, (pretty ??= process.getBuiltinModule('node:tty').isatty(2)) ? prettyLine(line) : line);
       } catch {
         // stderr is gone (EPIPE, EAGAIN): a log line must never take the process down
       }
