@@ -123,25 +123,19 @@ timed_out=0
 
 # Headers end at the first empty line. A close before it ends them too (there is no body); the
 # deadline before it is no answer in time; the size cap before it is no health endpoint.
-headers=$rest
+# With a newline in front, the empty line is the first "\n\r\n" or "\n\n", even at the start.
+framed=$'\n'$rest
+head=${framed%%$'\n\r\n'*}
+lf=${framed%%$'\n\n'*}
+((${#lf} < ${#head})) && head=$lf
+headers=${head:1}
 body=''
-ended=1
-if [[ $rest == $'\r\n'* || $rest == $'\n'* ]]; then
-  headers=''
-  body=${rest#$'\r'}
+ended=0
+if ((${#head} < ${#framed})); then
+  ended=1
+  body=${framed:${#head}+1}
+  body=${body#$'\r'}
   body=${body#$'\n'}
-else
-  crlf=${rest%%$'\n\r\n'*}
-  lf=${rest%%$'\n\n'*}
-  ((${#lf} < ${#crlf})) && crlf=$lf
-  if ((${#crlf} < ${#rest})); then
-    headers=$crlf
-    body=${rest:${#headers}+1}
-    body=${body#$'\r'}
-    body=${body#$'\n'}
-  else
-    ended=0
-  fi
 fi
 ((${#headers} > HEADERS_MAX)) && not_http
 if ((!ended)); then
